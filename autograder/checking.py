@@ -1,0 +1,91 @@
+"""What hidden check files use: the `exercise` marker and comparisons that explain a mismatch.
+
+    @exercise("merge", weight=2, hint="Scan left to right and skip past a merged pair.")
+    def test_merges_overlapping_run_once(student, reference):
+        '''"aaa" merges to [aa, a]: pairs never overlap.'''
+        expect_equal(student.merge([97, 97, 97], (97, 97), 256), [256, 97])
+
+A check's docstring is its name in the feedback; its hint is shown when it fails.
+"""
+
+import pytest
+
+
+def exercise(name: str, weight: float = 1.0, hint: str = ""):
+    """Tie a check to the exercise (= grade cell id) it scores, with a weight and a hint."""
+    return pytest.mark.exercise(name=name, weight=weight, hint=hint)
+
+
+class CheckFailed(AssertionError):
+    """A learner's result is wrong; the message says how."""
+
+
+def short(value, limit: int = 100) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def expect(condition: bool, message: str):
+    if not condition:
+        raise CheckFailed(message)
+
+
+def expect_type(got, expected_type, what: str = "the result"):
+    expect(isinstance(got, expected_type),
+           f"{what} should be a {expected_type.__name__}, got {type(got).__name__}: {short(got)}")
+
+
+def expect_equal(got, expected, what: str = "the result"):
+    """Exact equality, explained: first mismatching index or key, lengths, missing/extra keys."""
+    if got == expected:
+        return
+    if isinstance(expected, dict) and isinstance(got, dict):
+        raise CheckFailed(f"{what}: {_dict_difference(got, expected)}")
+    if isinstance(expected, (list, tuple, str, bytes)) and isinstance(got, (list, tuple, str, bytes)):
+        raise CheckFailed(f"{what}: {_sequence_difference(got, expected)}")
+    raise CheckFailed(f"{what}: expected {short(expected)}, got {short(got)}")
+
+
+def expect_close(got, expected, atol: float = 1e-6, rtol: float = 0.0, what: str = "the result"):
+    """Numbers or tensors within atol + rtol·|expected|, with the worst element named."""
+    import torch
+    got_t, expected_t = torch.as_tensor(got).double(), torch.as_tensor(expected).double()
+    expect(tuple(got_t.shape) == tuple(expected_t.shape),
+           f"{what}: expected shape {tuple(expected_t.shape)}, got {tuple(got_t.shape)}")
+    expect(bool(torch.isfinite(got_t).all()) or not bool(torch.isfinite(expected_t).all()),
+           f"{what} contains NaN or inf")
+    error = (got_t - expected_t).abs()
+    allowed = atol + rtol * expected_t.abs()
+    if error.numel() and bool((error > allowed).any()):
+        worst = int(torch.argmax(error - allowed))
+        index = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst), error.shape))
+        raise CheckFailed(f"{what}: max abs difference {error.max().item():.3g} (allowed {atol:g}); "
+                          f"at index {index} expected {expected_t.reshape(-1)[worst].item():.6g}, "
+                          f"got {got_t.reshape(-1)[worst].item():.6g}")
+
+
+def _sequence_difference(got, expected) -> str:
+    for i, (g, e) in enumerate(zip(got, expected)):
+        if g != e:
+            return (f"first difference at index {i} of {len(expected)}: expected {short(e)}, got {short(g)}"
+                    f" (expected {short(expected[max(0, i - 3):i + 4])} around it, got {short(got[max(0, i - 3):i + 4])})")
+    return f"expected length {len(expected)}, got length {len(got)}"
+
+
+def _dict_difference(got, expected) -> str:
+    missing = [k for k in expected if k not in got]
+    extra = [k for k in got if k not in expected]
+    wrong = [k for k in expected if k in got and got[k] != expected[k]]
+    parts = []
+    if wrong:
+        parts.append(f"{len(wrong)} wrong value(s), e.g. [{short(wrong[0])}] expected "
+                     f"{short(expected[wrong[0]])}, got {short(got[wrong[0]])}")
+    if missing:
+        parts.append(f"{len(missing)} missing key(s), e.g. {short(missing[0])}")
+    if extra:
+        parts.append(f"{len(extra)} unexpected key(s), e.g. {short(extra[0])}")
+    if not parts and list(got) != list(expected):
+        first = next(i for i, (g, e) in enumerate(zip(got, expected)) if g != e)
+        parts.append(f"same items in another order: entry {first} is {short(list(got)[first])}, "
+                     f"expected {short(list(expected)[first])}")
+    return "; ".join(parts)

@@ -1,0 +1,176 @@
+"""Grade one notebook: run its hidden checks in a capped subprocess and score each exercise.
+
+An exercise's score is its points × the weighted fraction of its checks that passed. If learner
+code kills the subprocess (a crash, os._exit, the memory cap, the wall timeout), the check that
+was running fails with the reason, and the remaining checks run in a fresh subprocess.
+"""
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from autograder.course import REPO
+from autograder.notebook import NotebookError, exercise_points, read_code_cells
+
+MEMORY_BYTES = 4 << 30
+WALL_SECONDS = 120
+
+
+@dataclass
+class CheckResult:
+    check: str
+    description: str
+    weight: float
+    passed: bool
+    message: str = ""
+    hint: str = ""
+
+
+@dataclass
+class ExerciseResult:
+    exercise: str
+    max_points: float
+    points: float = 0.0
+    checks: list[CheckResult] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def passed(self):
+        return sum(c.passed for c in self.checks)
+
+    @property
+    def failed(self):
+        return len(self.checks) - self.passed
+
+    def to_json(self):
+        return {"exercise": self.exercise, "points": self.points, "max_points": self.max_points,
+                "passed": self.passed, "failed": self.failed, "error": self.error,
+                "checks": [asdict(c) for c in self.checks]}
+
+
+@dataclass
+class NotebookResult:
+    assignment: str
+    notebook: str
+    exercises: list[ExerciseResult]
+    error: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def score(self):
+        return round(sum(e.points for e in self.exercises), 2)
+
+    @property
+    def max_score(self):
+        return round(sum(e.max_points for e in self.exercises), 2)
+
+    def to_json(self):
+        return {"assignment": self.assignment, "notebook": self.notebook, "score": self.score,
+                "max_score": self.max_score, "error": self.error, "problems": self.problems,
+                "exercises": [e.to_json() for e in self.exercises]}
+
+
+def grade_notebook(notebook: Path, assignment: str) -> NotebookResult:
+    exercises = {name: ExerciseResult(name, points) for name, points in exercise_points(assignment).items()}
+    result = NotebookResult(assignment, str(notebook), list(exercises.values()))
+    try:
+        read_code_cells(notebook)
+    except NotebookError as error:
+        result.error = str(error)
+        return result
+    checks, outcomes, problems = run_checks(notebook, assignment)
+    result.problems = problems
+    for check in checks:
+        passed, message = outcomes.get(check["check"], (False, "the check did not run"))
+        exercises[check["exercise"]].checks.append(CheckResult(
+            check["check"], check["description"], check["weight"], passed,
+            "" if passed else message, "" if passed else check["hint"]))
+    for exercise in exercises.values():
+        total = sum(c.weight for c in exercise.checks)
+        earned = sum(c.weight for c in exercise.checks if c.passed)
+        exercise.points = round(exercise.max_points * earned / total, 2) if total else 0.0
+        if not exercise.checks:
+            exercise.error = "no checks could run for this exercise"
+    return result
+
+
+def run_checks(notebook: Path, assignment: str):
+    """Run the checks, restarting after a crash; returns (checks, {check: (passed, message)}, problems)."""
+    checks, outcomes, problems = [], {}, []
+    remaining = None  # None: every check
+    while True:
+        finished_before = len(outcomes)
+        events, ending = _run_child(notebook, assignment, remaining)
+        for event in events:
+            if event["event"] == "collected" and not checks:
+                checks = event["checks"]
+            elif event["event"] == "loaded":
+                problems = event["problems"]
+            elif event["event"] == "result":
+                outcomes[event["check"]] = (event["passed"], event["message"])
+        if not checks:
+            raise RuntimeError(f"the grader could not collect the checks for {assignment}: {ending}")
+        started = [e["check"] for e in events if e["event"] == "start"]
+        if ending is None:
+            break
+        if started and started[-1] not in outcomes:
+            # the crash costs its whole exercise once, rather than one restart per check
+            crashed = next(c["exercise"] for c in checks if c["check"] == started[-1])
+            outcomes[started[-1]] = (False, f"your code stopped the grader: {ending}")
+            for check in checks:
+                if check["exercise"] == crashed:
+                    outcomes.setdefault(check["check"], (False, f"not run: an earlier check of "
+                                                                f"`{crashed}` stopped the grader"))
+        if not any(e["event"] == "loaded" for e in events):
+            # the notebook's definitions themselves kill the process: nothing else can run
+            for check in checks:
+                outcomes.setdefault(check["check"], (False, f"loading your notebook stopped the grader: {ending}"))
+        if len(outcomes) == finished_before:  # no progress: never retry the same crash
+            for check in checks:
+                outcomes.setdefault(check["check"], (False, f"not run: the grader stopped ({ending})"))
+        remaining = [c["check"] for c in checks if c["check"] not in outcomes]
+        if not remaining:
+            break
+    return checks, outcomes, problems
+
+
+def _run_child(notebook: Path, assignment: str, selected: list[str] | None):
+    """Run the child once; returns (events, None if it ended normally else why it did not)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        results = Path(scratch) / "results.jsonl"
+        results.touch()
+        command = [sys.executable, "-m", "autograder.child", str(notebook.resolve()), assignment,
+                   str(results), *(selected or [])]
+        try:
+            process = subprocess.run(command, cwd=notebook.resolve().parent, env=_child_env(),
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, timeout=WALL_SECONDS,
+                                     preexec_fn=_limit_memory, start_new_session=True)
+            ending = None if process.returncode in (0, 1) else _why(process.returncode, process.stderr)
+        except subprocess.TimeoutExpired:
+            ending = f"it ran for more than {WALL_SECONDS} s and was stopped"
+        events = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines() if line]
+    return events, ending
+
+
+def _why(returncode: int, stderr: bytes) -> str:
+    if returncode < 0:
+        return f"the process was killed by signal {-returncode}" + \
+            (" (out of memory?)" if -returncode == 9 else "")
+    last = stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+    return f"the process exited with code {returncode} {last[0]}".strip()
+
+
+def _limit_memory():
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
+
+
+def _child_env() -> dict:
+    env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env

@@ -1,0 +1,61 @@
+"""Print grading results: a progress table for people, one JSON object for programs."""
+import json
+
+from autograder.grade import NotebookResult
+
+SYMBOLS = {"full": "✓", "partial": "~", "zero": "✗", "todo": "·"}
+
+
+def as_json(results: list[NotebookResult], errors: list[str]) -> str:
+    return json.dumps({"score": round(sum(r.score for r in results), 2),
+                       "max_score": round(sum(r.max_score for r in results), 2),
+                       "assignments": [r.to_json() for r in results], "errors": errors},
+                      indent=2, ensure_ascii=False)
+
+
+def as_table(results: list[NotebookResult], errors: list[str], verbose: bool = True) -> str:
+    lines = []
+    for result in results:
+        lines.append(f"{result.assignment:<28} {_score(result.score, result.max_score):>13}   {result.notebook}")
+        if result.error:
+            lines.append(f"    ✗ {result.error}")
+        for problem in result.problems:
+            lines.append(f"    ! could not run {problem}")
+        for exercise in result.exercises:
+            lines.append(f"  {SYMBOLS[_state(exercise)]} {exercise.exercise:<24} "
+                         f"{_score(exercise.points, exercise.max_points):>13}   "
+                         f"{exercise.passed}/{len(exercise.checks)} checks passed")
+            if verbose:
+                lines.extend(_failures(exercise))
+        lines.append("")
+    if len(results) > 1:
+        total = sum(r.score for r in results), sum(r.max_score for r in results)
+        lines.append(f"{'total':<28} {_score(*total):>13}")
+    lines.extend(f"error: {e}" for e in errors)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _state(exercise) -> str:
+    if exercise.checks and all("not implemented yet" in c.message for c in exercise.checks if not c.passed) \
+            and exercise.passed == 0:
+        return "todo"
+    if exercise.points >= exercise.max_points:
+        return "full"
+    return "partial" if exercise.points > 0 else "zero"
+
+
+def _failures(exercise) -> list[str]:
+    if _state(exercise) == "todo":
+        return ["      not implemented yet"]
+    lines = [f"      {exercise.error}"] if exercise.error else []
+    for check in exercise.checks:
+        if not check.passed:
+            lines.append(f"      ✗ {check.description}")
+            lines.append(f"          {check.message}")
+            if check.hint:
+                lines.append(f"          hint: {check.hint}")
+    return lines
+
+
+def _score(points: float, max_points: float) -> str:
+    return f"{points:g} / {max_points:g}"

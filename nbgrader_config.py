@@ -1,0 +1,13 @@
+"""nbgrader configuration for the course (used by `python -m autograder build` and by instructors)."""
+c = get_config()  # noqa: F821 (provided by nbgrader)
+
+c.CourseDirectory.course_id = "modern-llms-from-scratch"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.solution_directory = "solutions"
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.Execute.kernel_name = "python3"
+c.Execute.timeout = 120
+# A learner who deletes a grade cell gets it back instead of a silent "needs manual grade".
+c.OverwriteCells.add_missing_cells = True

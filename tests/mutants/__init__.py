@@ -1,0 +1,18 @@
+"""Catalogues of plausible wrong solutions, one module per assignment.
+
+Each module defines ASSIGNMENT and MUTANTS: a list of Mutant. A mutant replaces one exercise's solution cell with
+a whole wrong implementation; grading it must cost that exercise points, and the feedback on that
+exercise must contain `feedback` (a word that names the bug).
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mutant:
+    exercise: str
+    bug: str
+    code: str
+    feedback: str
+
+    def __str__(self):
+        return f"{self.exercise}: {self.bug}"

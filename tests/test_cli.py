@@ -1,0 +1,60 @@
+"""`python -m autograder check`: the table, --json, and exit codes."""
+import json
+import subprocess
+import sys
+
+from autograder.course import REPO
+from tests.notebooks import load, release_notebook, write
+
+A = "02-bpe-tokenizer"
+
+
+def run(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_table_shows_points_checks_and_hints(tmp_path):
+    notebook = load(A)
+    for cell in notebook["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "merge_solution":
+            cell["source"] = "def merge(ids, pair, new_id):\n    return list(ids)\n"
+    done = run("check", str(write(notebook, tmp_path, A)))
+    assert done.returncode == 0, done.stderr
+    assert "✓ count_pairs" in done.stdout and "2 / 2" in done.stdout
+    assert "~ merge" in done.stdout and "0.67 / 2" in done.stdout
+    assert "hint: Replace every occurrence" in done.stdout
+    assert "expected [9, 3, 9]" in done.stdout or "first difference at index 0" in done.stdout
+
+
+def test_json_has_totals_and_per_exercise_detail():
+    done = run("check", "--json", str(release_notebook(A)))
+    report = json.loads(done.stdout)
+    assert report["score"] == 0 and report["max_score"] == 15
+    exercise = report["assignments"][0]["exercises"][0]
+    assert {"exercise", "points", "max_points", "passed", "failed", "checks"} <= set(exercise)
+    assert exercise["checks"][0]["message"].startswith("not implemented yet")
+
+
+def test_default_path_is_the_release_folder():
+    done = run("check", "--brief")
+    assert done.returncode == 0
+    assert f"release/{A}/{A}.ipynb" in done.stdout
+
+
+def test_a_file_that_is_not_a_notebook_gets_one_line(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    done = run("check", str(path))
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {path}: not a Jupyter notebook (expected a .ipynb file)"
+
+
+def test_missing_path_is_an_unusable_argument(tmp_path):
+    done = run("check", str(tmp_path / "nowhere"))
+    assert done.returncode == 2 and "no such file or folder" in done.stderr
+
+
+def test_unknown_notebook_name_is_reported(tmp_path):
+    path = write(load(A), tmp_path, "my-homework")
+    done = run("check", str(path))
+    assert done.returncode == 2 and "not one of the course's assignments" in done.stderr

@@ -1,0 +1,79 @@
+"""Lint source/: nbgrader metadata, one grade cell per exercise, and checks for every exercise."""
+import importlib
+import json
+import re
+
+import nbformat
+import pytest
+
+from autograder.course import ASSIGNMENT_NAME, assignments, checks_file, source_notebook
+
+DELIMITERS = re.compile(r"(BEGIN|END) (SOLUTION|HIDDEN TESTS)")
+GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+ASSIGNMENTS = assignments()
+
+
+def cells(assignment):
+    return json.loads(source_notebook(assignment).read_text(encoding="utf-8"))["cells"]
+
+
+def nbgrader_cells(assignment, kind):
+    return [c for c in cells(assignment) if c.get("metadata", {}).get("nbgrader", {}).get(kind)]
+
+
+def test_there_are_assignments():
+    assert "02-bpe-tokenizer" in ASSIGNMENTS
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_notebook_is_valid_nbformat_without_outputs(assignment):
+    notebook = nbformat.read(source_notebook(assignment), as_version=4)
+    nbformat.validate(notebook)
+    assert ASSIGNMENT_NAME.match(assignment)
+    assert notebook.metadata.kernelspec.name == "python3"
+    stored = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not stored, f"source cells {stored} keep outputs: clear them"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_nbgrader_metadata_is_well_formed(assignment):
+    ids = []
+    for cell in cells(assignment):
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta is None:
+            continue
+        assert meta.get("schema_version") == 3, meta
+        assert GRADE_ID.match(meta.get("grade_id", "")), meta
+        ids.append(meta["grade_id"])
+        if meta.get("grade"):
+            assert cell["cell_type"] == "code" and meta.get("locked") and not meta.get("solution"), meta
+            assert isinstance(meta.get("points"), (int, float)) and meta["points"] > 0, meta
+    assert len(ids) == len(set(ids)), f"duplicate grade ids in {assignment}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_delimiters_only_in_solution_cells(assignment):
+    for number, cell in enumerate(cells(assignment), start=1):
+        source = "".join(cell["source"])
+        is_solution = cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+        if not is_solution:
+            assert not DELIMITERS.search(source), f"cell {number} mentions an nbgrader delimiter"
+            continue
+        lines = [line.strip() for line in source.splitlines()]
+        assert lines.count("### BEGIN SOLUTION") == lines.count("### END SOLUTION") == 1, f"cell {number}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_exercise_has_one_solution_cell(assignment):
+    exercises = [c["metadata"]["nbgrader"]["grade_id"] for c in nbgrader_cells(assignment, "grade")]
+    solutions = [c["metadata"]["nbgrader"]["grade_id"] for c in nbgrader_cells(assignment, "solution")]
+    assert sorted(solutions) == sorted(f"{e}_solution" for e in exercises)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_checks_and_exercises_match(assignment):
+    module = importlib.import_module(f"autograder.checks.{checks_file(assignment).stem}")
+    checked = {getattr(module, name).pytestmark[0].kwargs["name"]
+               for name in dir(module) if name.startswith("test_")}
+    exercises = {c["metadata"]["nbgrader"]["grade_id"] for c in nbgrader_cells(assignment, "grade")}
+    assert checked == exercises

@@ -1,0 +1,102 @@
+"""Broken learner code costs only the exercises it touches, with a message that says why."""
+import json
+
+import pytest
+
+from autograder.grade import grade_notebook
+from tests.notebooks import load, release_notebook, with_edit, with_solution, write
+
+A = "02-bpe-tokenizer"
+
+
+def points(result) -> dict:
+    return {e.exercise: e.points for e in result.exercises}
+
+
+def messages(result, exercise) -> str:
+    return " ".join(c.message for e in result.exercises if e.exercise == exercise for c in e.checks)
+
+
+def full_except(result, broken: str):
+    """Every exercise but `broken` keeps full marks; `broken` scores 0."""
+    for exercise in result.exercises:
+        expected = 0.0 if exercise.exercise == broken else exercise.max_points
+        assert exercise.points == expected, (exercise.exercise, exercise.points, messages(result, exercise.exercise))
+
+
+def test_reference_scores_full_marks(tmp_path):
+    result = grade_notebook(write(load(A), tmp_path, A), A)
+    assert result.score == result.max_score == 15
+    assert not result.problems
+
+
+def test_blank_release_scores_zero_with_not_implemented():
+    result = grade_notebook(release_notebook(A), A)
+    assert result.score == 0
+    for exercise in result.exercises:
+        assert all("not implemented yet" in c.message for c in exercise.checks), exercise.exercise
+
+
+def test_syntax_error_costs_only_its_exercise(tmp_path):
+    result = grade_notebook(with_edit(A, "merge", "merged = []", "merged = [", tmp_path), A)
+    full_except(result, "merge")
+    assert "`merge` could not be defined" in messages(result, "merge")
+    assert "SyntaxError" in messages(result, "merge")
+
+
+def test_renamed_function_is_reported_as_missing(tmp_path):
+    result = grade_notebook(with_edit(A, "decode", "def decode(", "def decode_ids(", tmp_path), A)
+    full_except(result, "decode")
+    assert "defines no `decode`: was it renamed" in messages(result, "decode")
+
+
+def test_exception_shows_the_learners_own_line(tmp_path):
+    code = "def count_pairs(word_counts):\n    total = 0\n    return {(1, 2): 1 / total}\n"
+    result = grade_notebook(with_solution(A, "count_pairs", code, tmp_path), A)
+    assert "ZeroDivisionError" in messages(result, "count_pairs")
+    assert "line 3: `return {(1, 2): 1 / total}`" in messages(result, "count_pairs")
+
+
+def test_failed_import_is_reported_and_loading_goes_on(tmp_path):
+    notebook = load(A)
+    notebook["cells"].insert(1, {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                                 "source": "import not_a_real_module\n"})
+    result = grade_notebook(write(notebook, tmp_path, A), A)
+    assert result.score == result.max_score
+    assert any("No module named 'not_a_real_module'" in p for p in result.problems)
+
+
+@pytest.mark.parametrize("body, reason", [
+    ("while True:\n        pass", "ran for more than"),
+    ("import sys\n    sys.exit(1)", "SystemExit"),
+    ("import os\n    os._exit(3)", "stopped the grader"),
+    ("return bytearray(8 << 30)", "MemoryError"),
+])
+def test_runaway_code_costs_only_its_exercise(tmp_path, body, reason):
+    code = f"def merge(ids, pair, new_id):\n    {body}\n"
+    result = grade_notebook(with_solution(A, "merge", code, tmp_path), A)
+    assert points(result)["merge"] == 0
+    assert reason in messages(result, "merge")
+    assert points(result)["count_pairs"] == 2 and points(result)["decode"] == 2
+
+
+def test_top_level_crash_while_loading_costs_everything_with_a_reason(tmp_path):
+    notebook = load(A)
+    notebook["cells"].insert(1, {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                                 "source": "import os\nCRASH = os._exit(5)\n"})
+    result = grade_notebook(write(notebook, tmp_path, A), A)
+    assert result.score == 0
+    assert "loading your notebook stopped the grader" in messages(result, "merge")
+
+
+def test_unreadable_notebook_scores_zero_with_an_error(tmp_path):
+    path = tmp_path / f"{A}.ipynb"
+    path.write_text('{"cells": [', encoding="utf-8")
+    result = grade_notebook(path, A)
+    assert result.score == 0 and "not a readable Jupyter notebook" in result.error
+
+
+def test_grading_is_deterministic(tmp_path):
+    path = with_solution(A, "count_pairs", "def count_pairs(word_counts):\n    return {}\n", tmp_path)
+    first, second = grade_notebook(path, A), grade_notebook(path, A)
+    assert json.dumps(first.to_json()) == json.dumps(second.to_json())

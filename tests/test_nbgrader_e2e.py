@@ -1,0 +1,68 @@
+"""Instructors: real nbgrader generate → submissions → our grading → gradebook → export and feedback."""
+import csv
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from autograder.course import REPO, SOURCE
+from tests.notebooks import load, solution_cell
+
+A = "02-bpe-tokenizer"
+HALF_DONE = ["count_pairs", "merge", "train_bpe"]  # 2 + 2 + 4 points
+
+
+def run(*args, cwd):
+    done = subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def submission(course, student, exercises):
+    """The released notebook with the reference solutions of `exercises` filled in."""
+    released = json.loads((course / "release" / A / f"{A}.ipynb").read_text())
+    reference = load(A)
+    for exercise in exercises:
+        solution_cell(released, exercise)["source"] = solution_cell(reference, exercise)["source"]
+    folder = course / "submitted" / student / A
+    folder.mkdir(parents=True)
+    (folder / f"{A}.ipynb").write_text(json.dumps(released))
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = tmp_path_factory.mktemp("course")
+    shutil.copytree(SOURCE / A, course / "source" / A)
+    shutil.copy(REPO / "nbgrader_config.py", course)
+    run("nbgrader", "generate_assignment", A, "--force", cwd=course)
+    exercises = [c["metadata"]["nbgrader"]["grade_id"] for c in load(A)["cells"]
+                 if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    submission(course, "reference", exercises)
+    submission(course, "blank", [])
+    submission(course, "half", HALF_DONE)
+    run("autograder", "nbgrader", A, "--course-dir", str(course), cwd=REPO)
+    return course
+
+
+def test_export_has_the_exact_scores(course):
+    run("nbgrader", "export", "--to", "grades.csv", cwd=course)
+    rows = {row["student_id"]: row for row in csv.DictReader((course / "grades.csv").open())}
+    assert {s: float(r["score"]) for s, r in rows.items()} == {"reference": 15.0, "blank": 0.0, "half": 8.0}
+    assert all(float(r["max_score"]) == 15.0 for r in rows.values())
+
+
+def test_gradebook_has_each_exercise_score(course):
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        assert gradebook.find_grade("train_bpe", A, A, "half").score == 4
+        assert gradebook.find_grade("decode", A, A, "half").score == 0
+        assert "not implemented yet" in gradebook.find_comment("decode_solution", A, A, "half").comment
+
+
+def test_feedback_shows_scores_and_messages(course):
+    run("nbgrader", "generate_feedback", A, "--force", cwd=course)
+    html = (course / "feedback" / "half" / A / f"{A}.html").read_text()
+    assert "Score: 8.0 / 15.0" in html or "8.0 / 15.0" in html
+    assert "not implemented yet" in html
