@@ -25,7 +25,7 @@ def build_solutions(assignment: str):
     """Execute the instructor notebook top to bottom in its own folder; a cell error fails the build."""
     source = source_notebook(assignment)
     notebook = nbformat.read(source, as_version=4)
-    NotebookClient(notebook, timeout=CELL_SECONDS, kernel_name="python3",
+    NotebookClient(notebook, timeout=CELL_SECONDS, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(source.parent)}}).execute()
     target = SOLUTIONS / assignment / source.name
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,89 @@
+"""What every assignment guarantees: full marks for the reference, zero for the blank release,
+release/ and solutions/ in step with source/, and grade cells that never write to stderr."""
+import json
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder.course import REPO, SOLUTIONS, assignments, source_notebook
+from autograder.grade import grade_notebook
+from tests.notebooks import release_notebook
+
+ASSIGNMENTS = assignments()
+
+
+def code_and_metadata(path):
+    """What generate_assignment decides: each cell's type, source and nbgrader metadata."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return [(c["cell_type"], "".join(c["source"]), c.get("metadata", {}).get("nbgrader")) for c in cells]
+
+
+def grade_cell_outputs(notebook):
+    return [(cell.metadata.nbgrader.grade_id, cell.outputs) for cell in notebook.cells
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_reference_scores_full_marks(assignment):
+    result = grade_notebook(source_notebook(assignment), assignment)
+    failures = [f"{e.exercise}: {c.description}: {c.message}" for e in result.exercises for c in e.checks if not c.passed]
+    assert result.score == result.max_score, failures
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_blank_release_scores_zero(assignment):
+    result = grade_notebook(release_notebook(assignment), assignment)
+    assert result.score == 0
+    assert all(e.checks for e in result.exercises)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_is_generated_from_source(assignment, tmp_path):
+    """Fails when source/ changed and `python -m autograder build` was not run."""
+    shutil.copytree(REPO / "source" / assignment, tmp_path / "source" / assignment)
+    shutil.copy(REPO / "nbgrader_config.py", tmp_path)
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force", "--no-db"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    fresh = tmp_path / "release" / assignment / f"{assignment}.ipynb"
+    assert code_and_metadata(release_notebook(assignment)) == code_and_metadata(fresh), \
+        "release/ is stale: run `python -m autograder build`"
+    released = sorted(p.name for p in (REPO / "release" / assignment).iterdir())
+    assert released == sorted(p.name for p in fresh.parent.iterdir())
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solutions_are_the_executed_source(assignment):
+    solution = SOLUTIONS / assignment / f"{assignment}.ipynb"
+    assert code_and_metadata(solution) == code_and_metadata(source_notebook(assignment)), \
+        "solutions/ is stale: run `python -m autograder build`"
+    notebook = nbformat.read(solution, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), "solutions/ has cells that were not executed"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error" or o.get("name") == "stderr"]
+    assert not errors, errors[:1]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_blank_release_grade_cells_say_not_implemented_and_never_use_stderr(assignment):
+    """Run the release as a learner would (errors allowed): no grade cell errors or writes to stderr."""
+    path = release_notebook(assignment)
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    for grade_id, outputs in grade_cell_outputs(notebook):
+        kinds = {o.output_type for o in outputs} | {o.get("name") for o in outputs}
+        assert "error" not in kinds and "stderr" not in kinds, (grade_id, outputs)
+        assert "not implemented yet" in "".join(o.get("text", "") for o in outputs), grade_id
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_reference_passes_its_visible_checks(assignment):
+    notebook = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
+    for grade_id, outputs in grade_cell_outputs(notebook):
+        text = "".join(o.get("text", "") for o in outputs)
+        assert f"✓ {grade_id}: all" in text, (grade_id, text)
