@@ -3,54 +3,58 @@
     python -m autograder nbgrader ASSIGNMENT [--course-dir DIR] [--student GLOB]
 
 1. grade every `submitted/STUDENT/ASSIGNMENT/ASSIGNMENT.ipynb` with the hidden checks;
-2. run `nbgrader autograde` without executing the notebooks (it records the submissions, restores
-   the grade cells and writes `autograded/`);
-3. in one transaction, set each grade cell's auto score and put the feedback on its solution cell.
-Nothing is written to the gradebook until every submission has been graded.
+2. run `nbgrader autograde` without executing the notebooks: it records the submissions, restores
+   deleted grade cells and writes `autograded/` (and gives every grade cell full points, since no
+   cell has output);
+3. in one transaction, set every recorded submission's grade cells to the hidden checks' scores
+   and put the feedback on each exercise's solution cell.
+A submission that nbgrader could not record (a corrupt file, no notebook) is reported, by name,
+and the command exits 1; the other students' scores are written all the same.
 """
 import sys
 from pathlib import Path
 
 from autograder.build import nbgrader
+from autograder.course import assignments
 from autograder.grade import NotebookResult, grade_notebook
 from autograder.notebook import exercise_points
 from autograder.report import as_table
 
 
 def grade_into_gradebook(assignment: str, course_dir: Path, student_glob: str = "*") -> int:
-    if assignment not in _known_assignments():
+    if assignment not in assignments():
         print(f"error: {assignment} is not one of the course's assignments", file=sys.stderr)
         return 2
     submissions = sorted(course_dir.glob(f"submitted/{student_glob}/{assignment}"))
     if not submissions:
         print(f"error: nothing in {course_dir}/submitted/{student_glob}/{assignment}", file=sys.stderr)
         return 2
-    results = {folder.parent.name: _grade_submission(folder, assignment) for folder in submissions}
-    done = nbgrader("autograde", assignment, "--force", f"--student={student_glob}",
-                    "--Execute.enabled=False", cwd=course_dir)
-    if done.returncode != 0:
-        print(f"error: nbgrader autograde failed; the gradebook is unchanged\n{done.stdout}{done.stderr}",
-              file=sys.stderr)
-        return 1
-    _write_scores(course_dir, assignment, results)
+    results = {folder.parent.name: grade_notebook(folder / f"{assignment}.ipynb", assignment)
+               for folder in submissions}
+    autograde = nbgrader("autograde", assignment, "--force", f"--student={student_glob}",
+                         "--Execute.enabled=False", cwd=course_dir)
+    unrecorded = _write_scores(course_dir, assignment, results)
     for student, result in results.items():
-        print(f"{student}: {result.score:g} / {result.max_score:g}")
+        note = "  NOT in the gradebook: nbgrader could not record this submission" if student in unrecorded else ""
+        print(f"{student}: {result.score:g} / {result.max_score:g}{note}" + (f" ({result.error})" if result.error else ""))
+    if unrecorded:
+        print(f"error: {len(unrecorded)} submission(s) not recorded; nbgrader autograde said:\n"
+              + _errors(autograde.stdout + autograde.stderr), file=sys.stderr)
+        return 1
     return 0
 
 
-def _grade_submission(folder: Path, assignment: str) -> NotebookResult:
-    notebook = folder / f"{assignment}.ipynb"
-    if notebook.exists():
-        return grade_notebook(notebook, assignment)
-    result = NotebookResult(assignment, str(notebook), [])
-    result.error = f"no {notebook.name} in the submission"
-    return result
-
-
-def _write_scores(course_dir: Path, assignment: str, results: dict[str, NotebookResult]):
-    from nbgrader.api import Gradebook
+def _write_scores(course_dir: Path, assignment: str, results: dict[str, NotebookResult]) -> list[str]:
+    """Write every recorded submission's scores in one commit; return the students not recorded."""
+    from nbgrader.api import Gradebook, MissingEntry
+    unrecorded = []
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
         for student, result in results.items():
+            try:
+                gradebook.find_submission_notebook(assignment, assignment, student)
+            except MissingEntry:
+                unrecorded.append(student)
+                continue
             exercises = {e.exercise: e for e in result.exercises}
             for name in exercise_points(assignment):
                 exercise = exercises.get(name)
@@ -60,6 +64,7 @@ def _write_scores(course_dir: Path, assignment: str, results: dict[str, Notebook
                 comment = gradebook.find_comment(f"{name}_solution", assignment, assignment, student)
                 comment.auto_comment = _feedback(result, exercise)
         gradebook.db.commit()
+    return unrecorded
 
 
 def _feedback(result: NotebookResult, exercise) -> str:
@@ -69,6 +74,5 @@ def _feedback(result: NotebookResult, exercise) -> str:
     return "\n".join(text.splitlines()[1:]).strip()
 
 
-def _known_assignments():
-    from autograder.course import assignments
-    return assignments()
+def _errors(log: str) -> str:
+    return "\n".join(line for line in log.splitlines() if "ERROR" in line or "WARNING" in line)

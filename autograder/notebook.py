@@ -80,6 +80,8 @@ class MissingDefinition(AssertionError):
 
 def read_code_cells(path: Path) -> list[tuple[int, str, dict]]:
     """(1-based cell number, source, nbgrader metadata) of every code cell."""
+    if not Path(path).is_file():
+        raise NotebookError(f"{path} does not exist")
     try:
         notebook = json.loads(Path(path).read_text(encoding="utf-8"))
         cells = notebook["cells"]

@@ -14,9 +14,9 @@ A = "02-bpe-tokenizer"
 HALF_DONE = ["count_pairs", "merge", "train_bpe"]  # 2 + 2 + 4 points
 
 
-def run(*args, cwd):
+def run(*args, cwd, expect_returncode=0):
     done = subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == expect_returncode, done.stdout + done.stderr
     return done
 
 
@@ -42,18 +42,32 @@ def course(tmp_path_factory):
     submission(course, "reference", exercises)
     submission(course, "blank", [])
     submission(course, "half", HALF_DONE)
-    run("autograder", "nbgrader", A, "--course-dir", str(course), cwd=REPO)
+    (course / "submitted" / "corrupt" / A).mkdir(parents=True)
+    (course / "submitted" / "corrupt" / A / f"{A}.ipynb").write_text('{"cells": [')
+    (course / "submitted" / "missing" / A).mkdir(parents=True)
     return course
 
 
-def test_export_has_the_exact_scores(course):
+@pytest.fixture(scope="module")
+def grading(course):
+    return run("autograder", "nbgrader", A, "--course-dir", str(course), cwd=REPO, expect_returncode=1)
+
+
+def test_a_submission_nbgrader_cannot_record_is_named(grading):
+    assert "missing: 0 / 15  NOT in the gradebook" in grading.stdout
+    assert "corrupt: 0 / 15 (" in grading.stdout and "not a readable Jupyter notebook" in grading.stdout
+    assert "1 submission(s) not recorded" in grading.stderr
+
+
+def test_export_has_the_exact_scores(course, grading):
     run("nbgrader", "export", "--to", "grades.csv", cwd=course)
     rows = {row["student_id"]: row for row in csv.DictReader((course / "grades.csv").open())}
-    assert {s: float(r["score"]) for s, r in rows.items()} == {"reference": 15.0, "blank": 0.0, "half": 8.0}
+    assert {s: float(r["score"]) for s, r in rows.items()} == \
+        {"reference": 15.0, "blank": 0.0, "half": 8.0, "corrupt": 0.0}
     assert all(float(r["max_score"]) == 15.0 for r in rows.values())
 
 
-def test_gradebook_has_each_exercise_score(course):
+def test_gradebook_has_each_exercise_score(course, grading):
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         assert gradebook.find_grade("train_bpe", A, A, "half").score == 4
@@ -61,7 +75,7 @@ def test_gradebook_has_each_exercise_score(course):
         assert "not implemented yet" in gradebook.find_comment("decode_solution", A, A, "half").comment
 
 
-def test_feedback_shows_scores_and_messages(course):
+def test_feedback_shows_scores_and_messages(course, grading):
     run("nbgrader", "generate_feedback", A, "--force", cwd=course)
     html = (course / "feedback" / "half" / A / f"{A}.html").read_text()
     assert "Score: 8.0 / 15.0" in html or "8.0 / 15.0" in html
