@@ -73,7 +73,18 @@ def test_every_exercise_has_one_solution_cell(assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_checks_and_exercises_match(assignment):
     module = importlib.import_module(f"autograder.checks.{checks_file(assignment).stem}")
-    checked = {getattr(module, name).pytestmark[0].kwargs["name"]
-               for name in dir(module) if name.startswith("test_")}
+    checked = {mark.kwargs["name"] for name in dir(module) if name.startswith("test_")
+               for mark in getattr(module, name).pytestmark if mark.name == "exercise"}
+    unmarked = [name for name in dir(module) if name.startswith("test_")
+                and not any(m.name == "exercise" for m in getattr(getattr(module, name), "pytestmark", []))]
+    assert not unmarked, f"checks without @exercise: {unmarked}"
     exercises = {c["metadata"]["nbgrader"]["grade_id"] for c in nbgrader_cells(assignment, "grade")}
     assert checked == exercises
+
+
+def test_readme_learning_map_marks_exactly_the_available_assignments():
+    from autograder.course import REPO
+    rows = re.findall(r"^\| \d\d \| `(\d\d-[a-z0-9-]+)` \| .* \| (available|planned) \|$",
+                      (REPO / "README.md").read_text(encoding="utf-8"), re.MULTILINE)
+    assert len(rows) == 21
+    assert sorted(name for name, status in rows if status == "available") == ASSIGNMENTS
