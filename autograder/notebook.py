@@ -74,8 +74,8 @@ class Namespace:
                 "Keep the name and signature given in the notebook.")
 
 
-class MissingDefinition(AssertionError):
-    """A name the checks need is not defined by the notebook."""
+class MissingDefinition(AssertionError, AttributeError):
+    """A name the checks need is not defined by the notebook (an AttributeError too, for hasattr)."""
 
 
 def read_code_cells(path: Path) -> list[tuple[int, str, dict]]:

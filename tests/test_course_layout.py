@@ -60,7 +60,11 @@ def test_solution_delimiters_only_in_solution_cells(assignment):
             assert not DELIMITERS.search(source), f"cell {number} mentions an nbgrader delimiter"
             continue
         lines = [line.strip() for line in source.splitlines()]
-        assert lines.count("### BEGIN SOLUTION") == lines.count("### END SOLUTION") == 1, f"cell {number}"
+        begins = [i for i, line in enumerate(lines) if line == "### BEGIN SOLUTION"]
+        ends = [i for i, line in enumerate(lines) if line == "### END SOLUTION"]
+        assert begins and len(begins) == len(ends), f"cell {number}: unbalanced solution regions"
+        assert all(b < e for b, e in zip(begins, ends)) and all(e < b for e, b in zip(ends, begins[1:])), \
+            f"cell {number}: nested or crossed solution regions"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
