@@ -15,14 +15,15 @@ def as_json(results: list[NotebookResult], errors: list[str]) -> str:
 
 def as_table(results: list[NotebookResult], errors: list[str], verbose: bool = True) -> str:
     lines = []
+    width = max([28] + [len(e.exercise) + 4 for r in results for e in r.exercises])
     for result in results:
-        lines.append(f"{result.assignment:<28} {_score(result.score, result.max_score):>13}   {result.notebook}")
+        lines.append(f"{result.assignment:<{width}} {_score(result.score, result.max_score):>13}   {result.notebook}")
         if result.error:
             lines.append(f"    ✗ {result.error}")
         for problem in result.problems:
             lines.append(f"    ! could not run {problem}")
         for exercise in result.exercises:
-            lines.append(f"  {SYMBOLS[_state(exercise)]} {exercise.exercise:<24} "
+            lines.append(f"  {SYMBOLS[_state(exercise)]} {exercise.exercise:<{width - 4}} "
                          f"{_score(exercise.points, exercise.max_points):>13}   "
                          f"{exercise.passed}/{len(exercise.checks)} checks passed")
             if verbose:
@@ -30,7 +31,7 @@ def as_table(results: list[NotebookResult], errors: list[str], verbose: bool = T
         lines.append("")
     if len(results) > 1:
         total = sum(r.score for r in results), sum(r.max_score for r in results)
-        lines.append(f"{'total':<28} {_score(*total):>13}")
+        lines.append(f"{'total':<{width}} {_score(*total):>13}")
     lines.extend(f"error: {e}" for e in errors)
     return "\n".join(lines).rstrip() + "\n"
 
