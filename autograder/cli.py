@@ -38,15 +38,17 @@ def main(argv=None) -> int:
 def run_check(args) -> int:
     from autograder.grade import grade_notebook
     from autograder.report import as_json, as_table
+    from autograder.runner import child_runner
     notebooks, errors = find_notebooks(args.paths)
     if errors and not notebooks:
         print("\n".join(f"error: {e}" for e in errors), file=sys.stderr)
         return 2
     results = []
-    for notebook, assignment in notebooks:
-        results.append(grade_notebook(notebook, assignment))
-        if not args.json:
-            print(as_table(results[-1:], [], verbose=not args.brief), flush=True)
+    with child_runner() as runner:
+        for notebook, assignment in notebooks:
+            results.append(grade_notebook(notebook, assignment, runner))
+            if not args.json:
+                print(as_table(results[-1:], [], verbose=not args.brief), flush=True)
     if args.json:
         print(as_json(results, errors))
     else:

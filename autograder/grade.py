@@ -5,19 +5,12 @@ code kills the subprocess (a crash, os._exit, the memory cap, the wall timeout),
 was running fails with the reason, and the remaining checks run in a fresh subprocess.
 """
 import json
-import os
-import resource
-import subprocess
-import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder.course import REPO
 from autograder.notebook import NotebookError, exercise_points, read_code_cells
-
-MEMORY_BYTES = 4 << 30
-WALL_SECONDS = 120
+from autograder.runner import WALL_SECONDS, Runner, child_runner
 
 
 @dataclass
@@ -74,7 +67,11 @@ class NotebookResult:
                 "exercises": [e.to_json() for e in self.exercises]}
 
 
-def grade_notebook(notebook: Path, assignment: str) -> NotebookResult:
+def grade_notebook(notebook: Path, assignment: str, runner: Runner | None = None) -> NotebookResult:
+    """Grade one notebook; pass a `child_runner()` to grade many without restarting it."""
+    if runner is None:
+        with child_runner() as runner:
+            return grade_notebook(notebook, assignment, runner)
     exercises = {name: ExerciseResult(name, points) for name, points in exercise_points(assignment).items()}
     result = NotebookResult(assignment, str(notebook), list(exercises.values()))
     try:
@@ -82,7 +79,7 @@ def grade_notebook(notebook: Path, assignment: str) -> NotebookResult:
     except NotebookError as error:
         result.error = str(error)
         return result
-    checks, outcomes, problems = run_checks(notebook, assignment)
+    checks, outcomes, problems = run_checks(notebook, assignment, runner)
     result.problems = problems
     for check in checks:
         passed, message = outcomes.get(check["check"], (False, "the check did not run"))
@@ -98,13 +95,13 @@ def grade_notebook(notebook: Path, assignment: str) -> NotebookResult:
     return result
 
 
-def run_checks(notebook: Path, assignment: str):
+def run_checks(notebook: Path, assignment: str, runner: Runner):
     """Run the checks, restarting after a crash; returns (checks, {check: (passed, message)}, problems)."""
     checks, outcomes, problems = [], {}, []
     remaining = None  # None: every check
     while True:
         finished_before = len(outcomes)
-        events, ending = _run_child(notebook, assignment, remaining)
+        events, ending = _run_child(notebook, assignment, remaining, runner)
         for event in events:
             if event["event"] == "collected" and not checks:
                 checks = event["checks"]
@@ -138,39 +135,22 @@ def run_checks(notebook: Path, assignment: str):
     return checks, outcomes, problems
 
 
-def _run_child(notebook: Path, assignment: str, selected: list[str] | None):
+def _run_child(notebook: Path, assignment: str, selected: list[str] | None, runner: Runner):
     """Run the child once; returns (events, None if it ended normally else why it did not)."""
     with tempfile.TemporaryDirectory() as scratch:
         results = Path(scratch) / "results.jsonl"
         results.touch()
-        command = [sys.executable, "-m", "autograder.child", str(notebook.resolve()), assignment,
-                   str(results), *(selected or [])]
-        try:
-            process = subprocess.run(command, cwd=notebook.resolve().parent, env=_child_env(),
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, timeout=WALL_SECONDS,
-                                     preexec_fn=_limit_memory, start_new_session=True)
-            ending = None if process.returncode in (0, 1) else _why(process.returncode, process.stderr)
-        except subprocess.TimeoutExpired:
-            ending = f"it ran for more than {WALL_SECONDS} s and was stopped"
+        returncode, stderr = runner.run([str(notebook.resolve()), assignment, str(results), *(selected or [])],
+                                        str(notebook.resolve().parent))
         events = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines() if line]
-    return events, ending
+    if returncode is None:
+        return events, f"it ran for more than {WALL_SECONDS} s and was stopped"
+    return events, None if returncode in (0, 1) else _why(returncode, stderr)
 
 
-def _why(returncode: int, stderr: bytes) -> str:
+def _why(returncode: int, stderr: str) -> str:
     if returncode < 0:
         return f"the process was killed by signal {-returncode}" + \
             (" (out of memory?)" if -returncode == 9 else "")
-    last = stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+    last = stderr.strip().splitlines()[-1:] or [""]
     return f"the process exited with code {returncode} {last[0]}".strip()
-
-
-def _limit_memory():
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-
-
-def _child_env() -> dict:
-    env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1", PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return env

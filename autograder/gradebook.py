@@ -19,6 +19,7 @@ from autograder.course import assignments
 from autograder.grade import NotebookResult, grade_notebook
 from autograder.notebook import exercise_points
 from autograder.report import as_table
+from autograder.runner import child_runner
 
 
 def grade_into_gradebook(assignment: str, course_dir: Path, student_glob: str = "*") -> int:
@@ -29,8 +30,9 @@ def grade_into_gradebook(assignment: str, course_dir: Path, student_glob: str = 
     if not submissions:
         print(f"error: nothing in {course_dir}/submitted/{student_glob}/{assignment}", file=sys.stderr)
         return 2
-    results = {folder.parent.name: grade_notebook(folder / f"{assignment}.ipynb", assignment)
-               for folder in submissions}
+    with child_runner() as runner:
+        results = {folder.parent.name: grade_notebook(folder / f"{assignment}.ipynb", assignment, runner)
+                   for folder in submissions}
     autograde = nbgrader("autograde", assignment, "--force", f"--student={student_glob}",
                          "--Execute.enabled=False", cwd=course_dir)
     unrecorded = _write_scores(course_dir, assignment, results)

@@ -1,9 +1,11 @@
-"""Time grading one submission: the course's grader vs `nbgrader autograde`, in one run.
+"""Time grading: the course's grader vs `nbgrader autograde`, and a class with each runner, in one run.
 
-    python benchmarks/grading.py [ASSIGNMENT] [--repeat N]
+    python benchmarks/grading.py [ASSIGNMENT] [--repeat N] [--class-size N]
 
-Builds a throw-away nbgrader course with ASSIGNMENT (default 02-bpe-tokenizer), submits the
-reference solutions for one student, then times both graders on that submission.
+1. Builds a throw-away nbgrader course with ASSIGNMENT (default 02-bpe-tokenizer), submits the
+   reference solutions for one student, then times both graders on that submission.
+2. Grades --class-size copies of that submission with the fork server (torch imported once)
+   and with a fresh subprocess per grading run.
 """
 import argparse
 import json
@@ -19,6 +21,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from autograder.course import SOURCE  # noqa: E402
+from autograder.grade import grade_notebook  # noqa: E402
+from autograder.runner import ForkServer, Subprocesses  # noqa: E402
 from tests.notebooks import load, solution_cell  # noqa: E402
 
 
@@ -45,10 +49,20 @@ def make_course(root: Path, assignment: str) -> Path:
     return submitted
 
 
+def grade_class(submitted: Path, assignment: str, size: int, runner_type) -> float:
+    """Seconds to grade `size` submissions with one runner, its start-up included."""
+    start = time.perf_counter()
+    with runner_type() as runner:
+        scores = {grade_notebook(submitted, assignment, runner).score for _ in range(size)}
+    assert len(scores) == 1, scores
+    return time.perf_counter() - start
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("assignment", nargs="?", default="02-bpe-tokenizer")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--class-size", type=int, default=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -57,12 +71,19 @@ def main():
                 for _ in range(args.repeat)]
         theirs = [timed([sys.executable, "-m", "nbgrader", "autograde", args.assignment, "--force"], root)
                   for _ in range(args.repeat)]
+        forked = grade_class(submitted, args.assignment, args.class_size, ForkServer)
+        fresh = grade_class(submitted, args.assignment, args.class_size, Subprocesses)
     ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
     print(f"grading one {args.assignment} submission, median of {args.repeat} runs")
     print(f"{'grader':<48}{'seconds':>8}")
     print(f"{'python -m autograder check (hidden checks)':<48}{ours_s:>8.2f}")
     print(f"{'nbgrader autograde (executes the notebook)':<48}{theirs_s:>8.2f}")
     print(f"ratio nbgrader / course grader: {theirs_s / ours_s:.1f}x")
+    print(f"\ngrading a class of {args.class_size} submissions")
+    print(f"{'runner':<48}{'seconds':>8}{'per notebook':>14}")
+    for name, seconds in [("fork server (torch imported once)", forked), ("a fresh subprocess per run", fresh)]:
+        print(f"{name:<48}{seconds:>8.2f}{seconds / args.class_size:>14.2f}")
+    print(f"ratio subprocesses / fork server: {fresh / forked:.1f}x")
 
 
 if __name__ == "__main__":

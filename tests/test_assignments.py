@@ -28,15 +28,15 @@ def grade_cell_outputs(notebook):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_reference_scores_full_marks(assignment):
-    result = grade_notebook(source_notebook(assignment), assignment)
+def test_reference_scores_full_marks(assignment, runner):
+    result = grade_notebook(source_notebook(assignment), assignment, runner)
     failures = [f"{e.exercise}: {c.description}: {c.message}" for e in result.exercises for c in e.checks if not c.passed]
     assert result.score == result.max_score, failures
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_blank_release_scores_zero(assignment):
-    result = grade_notebook(release_notebook(assignment), assignment)
+def test_blank_release_scores_zero(assignment, runner):
+    result = grade_notebook(release_notebook(assignment), assignment, runner)
     assert result.score == 0
     assert all(e.checks for e in result.exercises)
 

@@ -3,10 +3,23 @@ import json
 
 import pytest
 
-from autograder.grade import grade_notebook
+from autograder.grade import grade_notebook as grade
+from autograder.runner import ForkServer, Subprocesses
 from tests.notebooks import load, release_notebook, with_edit, with_solution, write
 
 A = "02-bpe-tokenizer"
+
+
+@pytest.fixture(scope="module", params=[ForkServer, Subprocesses], ids=["fork server", "subprocesses"])
+def runner(request):
+    """Every case runs with both runners: a fork of the server must behave like a fresh process."""
+    with request.param() as shared:
+        yield shared
+
+
+@pytest.fixture
+def grade_notebook(runner):
+    return lambda notebook, assignment: grade(notebook, assignment, runner)
 
 
 def points(result) -> dict:
@@ -24,40 +37,40 @@ def full_except(result, broken: str):
         assert exercise.points == expected, (exercise.exercise, exercise.points, messages(result, exercise.exercise))
 
 
-def test_reference_scores_full_marks(tmp_path):
+def test_reference_scores_full_marks(tmp_path, grade_notebook):
     result = grade_notebook(write(load(A), tmp_path, A), A)
     assert result.score == result.max_score == 15
     assert not result.problems
 
 
-def test_blank_release_scores_zero_with_not_implemented():
+def test_blank_release_scores_zero_with_not_implemented(grade_notebook):
     result = grade_notebook(release_notebook(A), A)
     assert result.score == 0
     for exercise in result.exercises:
         assert all("not implemented yet" in c.message for c in exercise.checks), exercise.exercise
 
 
-def test_syntax_error_costs_only_its_exercise(tmp_path):
+def test_syntax_error_costs_only_its_exercise(tmp_path, grade_notebook):
     result = grade_notebook(with_edit(A, "merge", "merged = []", "merged = [", tmp_path), A)
     full_except(result, "merge")
     assert "`merge` could not be defined" in messages(result, "merge")
     assert "SyntaxError" in messages(result, "merge")
 
 
-def test_renamed_function_is_reported_as_missing(tmp_path):
+def test_renamed_function_is_reported_as_missing(tmp_path, grade_notebook):
     result = grade_notebook(with_edit(A, "decode", "def decode(", "def decode_ids(", tmp_path), A)
     full_except(result, "decode")
     assert "defines no `decode`: was it renamed" in messages(result, "decode")
 
 
-def test_exception_shows_the_learners_own_line(tmp_path):
+def test_exception_shows_the_learners_own_line(tmp_path, grade_notebook):
     code = "def count_pairs(word_counts):\n    total = 0\n    return {(1, 2): 1 / total}\n"
     result = grade_notebook(with_solution(A, "count_pairs", code, tmp_path), A)
     assert "ZeroDivisionError" in messages(result, "count_pairs")
     assert "line 3: `return {(1, 2): 1 / total}`" in messages(result, "count_pairs")
 
 
-def test_failed_import_is_reported_and_loading_goes_on(tmp_path):
+def test_failed_import_is_reported_and_loading_goes_on(tmp_path, grade_notebook):
     notebook = load(A)
     notebook["cells"].insert(1, {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
                                  "source": "import not_a_real_module\n"})
@@ -72,7 +85,7 @@ def test_failed_import_is_reported_and_loading_goes_on(tmp_path):
     ("import os\n    os._exit(3)", "stopped the grader"),
     ("return bytearray(8 << 30)", "MemoryError"),
 ])
-def test_runaway_code_costs_only_its_exercise(tmp_path, body, reason):
+def test_runaway_code_costs_only_its_exercise(tmp_path, body, reason, grade_notebook):
     code = f"def merge(ids, pair, new_id):\n    {body}\n"
     result = grade_notebook(with_solution(A, "merge", code, tmp_path), A)
     assert points(result)["merge"] == 0
@@ -80,7 +93,7 @@ def test_runaway_code_costs_only_its_exercise(tmp_path, body, reason):
     assert points(result)["count_pairs"] == 2 and points(result)["decode"] == 2
 
 
-def test_top_level_crash_while_loading_costs_everything_with_a_reason(tmp_path):
+def test_top_level_crash_while_loading_costs_everything_with_a_reason(tmp_path, grade_notebook):
     notebook = load(A)
     notebook["cells"].insert(1, {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
                                  "source": "import os\nCRASH = os._exit(5)\n"})
@@ -89,14 +102,38 @@ def test_top_level_crash_while_loading_costs_everything_with_a_reason(tmp_path):
     assert "loading your notebook stopped the grader" in messages(result, "merge")
 
 
-def test_unreadable_notebook_scores_zero_with_an_error(tmp_path):
+def test_unreadable_notebook_scores_zero_with_an_error(tmp_path, grade_notebook):
     path = tmp_path / f"{A}.ipynb"
     path.write_text('{"cells": [', encoding="utf-8")
     result = grade_notebook(path, A)
     assert result.score == 0 and "not a readable Jupyter notebook" in result.error
 
 
-def test_grading_is_deterministic(tmp_path):
+def test_grading_is_deterministic(tmp_path, grade_notebook):
     path = with_solution(A, "count_pairs", "def count_pairs(word_counts):\n    return {}\n", tmp_path)
     first, second = grade_notebook(path, A), grade_notebook(path, A)
     assert json.dumps(first.to_json()) == json.dumps(second.to_json())
+
+
+def test_a_module_next_to_the_notebook_can_be_imported(tmp_path, grade_notebook):
+    (tmp_path / "my_helpers.py").write_text("def no_pairs(word_counts):\n    return {}\n", encoding="utf-8")
+    code = "from my_helpers import no_pairs\n\ndef count_pairs(word_counts):\n    return no_pairs(word_counts)\n"
+    result = grade_notebook(with_solution(A, "count_pairs", code, tmp_path), A)
+    assert not result.problems
+    assert 0 < result.score < result.max_score
+
+
+def test_both_runners_give_the_same_result(tmp_path):
+    path = with_solution(A, "merge", "def merge(ids, pair, new_id):\n    return list(ids)\n", tmp_path)
+    with ForkServer() as fork_server, Subprocesses() as subprocesses:
+        forked, fresh = grade(path, A, fork_server), grade(path, A, subprocesses)
+    assert json.dumps(forked.to_json()) == json.dumps(fresh.to_json())
+
+
+def test_a_killed_fork_server_is_restarted(tmp_path):
+    path = write(load(A), tmp_path, A)
+    with ForkServer() as fork_server:
+        assert grade(path, A, fork_server).score == 15
+        fork_server.server.kill()
+        fork_server.server.wait()
+        assert grade(path, A, fork_server).score == 15
