@@ -37,7 +37,7 @@ def main(argv=None) -> int:
 
 def run_check(args) -> int:
     from autograder.grade import grade_notebook
-    from autograder.report import as_json, as_table
+    from autograder.report import as_json, as_progress, as_table
     from autograder.runner import child_runner
     notebooks, errors = find_notebooks(args.paths)
     if errors and not notebooks:
@@ -53,8 +53,7 @@ def run_check(args) -> int:
         print(as_json(results, errors))
     else:
         if len(results) > 1:
-            total, top = sum(r.score for r in results), sum(r.max_score for r in results)
-            print(f"total: {total:g} / {top:g} over {len(results)} notebooks")
+            print(as_progress(results))
         for error in errors:
             print(f"error: {error}")
     return 0

@@ -15,7 +15,7 @@ def as_json(results: list[NotebookResult], errors: list[str]) -> str:
 
 def as_table(results: list[NotebookResult], errors: list[str], verbose: bool = True) -> str:
     lines = []
-    width = max([28] + [len(e.exercise) + 4 for r in results for e in r.exercises])
+    width = _name_width(results)
     for result in results:
         lines.append(f"{result.assignment:<{width}} {_score(result.score, result.max_score):>13}   {result.notebook}")
         if result.error:
@@ -30,10 +30,31 @@ def as_table(results: list[NotebookResult], errors: list[str], verbose: bool = T
                 lines.extend(_failures(exercise))
         lines.append("")
     if len(results) > 1:
-        total = sum(r.score for r in results), sum(r.max_score for r in results)
-        lines.append(f"{'total':<{width}} {_score(*total):>13}")
+        lines.append(as_progress(results))
     lines.extend(f"error: {e}" for e in errors)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def as_progress(results: list[NotebookResult]) -> str:
+    """One line per notebook: its score and how many exercises have full marks; then the total."""
+    width = _name_width(results)
+    lines = [f"{'progress':<{width}} {'score':>13}   exercises with full marks"]
+    for result in results:
+        lines.append(f"{result.assignment:<{width}} {_score(result.score, result.max_score):>13}   "
+                     f"{_full(result.exercises)} of {len(result.exercises)}")
+    exercises = [e for r in results for e in r.exercises]
+    total = sum(r.score for r in results), sum(r.max_score for r in results)
+    lines.append(f"{'total':<{width}} {_score(*total):>13}   {_full(exercises)} of {len(exercises)}")
+    return "\n".join(lines) + "\n"
+
+
+def _full(exercises) -> int:
+    return sum(_state(e) == "full" for e in exercises)
+
+
+def _name_width(results: list[NotebookResult]) -> int:
+    # wide enough for the course's longest names, so tables printed one by one line up
+    return max([36] + [len(e.exercise) + 4 for r in results for e in r.exercises] + [len(r.assignment) for r in results])
 
 
 def _state(exercise) -> str:

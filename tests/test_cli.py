@@ -3,7 +3,7 @@ import json
 import subprocess
 import sys
 
-from autograder.course import REPO
+from autograder.course import REPO, assignments
 from tests.notebooks import load, release_notebook, write
 
 A = "02-bpe-tokenizer"
@@ -11,6 +11,11 @@ A = "02-bpe-tokenizer"
 
 def run(*args, cwd=REPO):
     return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def progress_lines(stdout: str) -> list[str]:
+    """The progress table printed after the notebooks' tables."""
+    return stdout[stdout.rindex("\nprogress ") + 1:].strip().splitlines()
 
 
 def test_table_shows_points_checks_and_hints(tmp_path):
@@ -35,10 +40,24 @@ def test_json_has_totals_and_per_exercise_detail():
     assert exercise["checks"][0]["message"].startswith("not implemented yet")
 
 
-def test_default_path_is_the_release_folder():
+def test_default_path_is_the_release_folder_with_a_progress_table():
     done = run("check", "--brief")
     assert done.returncode == 0
     assert f"release/{A}/{A}.ipynb" in done.stdout
+    progress = progress_lines(done.stdout)
+    assert progress[0].split() == ["progress", "score", "exercises", "with", "full", "marks"]
+    assert [line.split()[0] for line in progress[1:]] == [*assignments(), "total"]
+    assert f"{A} 0 / 15 0 of 6" in [" ".join(line.split()) for line in progress]
+
+
+def test_progress_counts_exercises_with_full_marks(tmp_path):
+    notebook = load(A)
+    for cell in notebook["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "merge_solution":
+            cell["source"] = "def merge(ids, pair, new_id):\n    return list(ids)\n"
+    done = run("check", "--brief", str(write(notebook, tmp_path, A)), str(release_notebook(A)))
+    lines = [" ".join(line.split()) for line in progress_lines(done.stdout)]
+    assert lines[1:] == [f"{A} 13.67 / 15 5 of 6", f"{A} 0 / 15 0 of 6", "total 13.67 / 30 5 of 12"]
 
 
 def test_a_file_that_is_not_a_notebook_gets_one_line(tmp_path):
