@@ -48,7 +48,7 @@ def run_check(args) -> int:
         for notebook, assignment in notebooks:
             results.append(grade_notebook(notebook, assignment, runner))
             if not args.json:
-                print(as_table(results[-1:], [], verbose=not args.brief), flush=True)
+                print(as_table(results[-1], verbose=not args.brief), flush=True)
     if args.json:
         print(as_json(results, errors))
     else:

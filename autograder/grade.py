@@ -1,8 +1,8 @@
-"""Grade one notebook: run its hidden checks in a capped subprocess and score each exercise.
+"""Grade one notebook: run its hidden checks in a capped child process and score each exercise.
 
 An exercise's score is its points × the weighted fraction of its checks that passed. If learner
-code kills the subprocess (a crash, os._exit, the memory cap, the wall timeout), the check that
-was running fails with the reason, and the remaining checks run in a fresh subprocess.
+code kills the child (a crash, os._exit, the memory cap, the wall timeout), the check that was
+running fails with the reason, and the remaining checks run in a fresh child (autograder.runner).
 """
 import json
 import tempfile

@@ -72,7 +72,7 @@ def _write_scores(course_dir: Path, assignment: str, results: dict[str, Notebook
 def _feedback(result: NotebookResult, exercise) -> str:
     if exercise is None:
         return result.error or "not graded"
-    text = as_table([NotebookResult(result.assignment, result.notebook, [exercise], result.error)], [])
+    text = as_table(NotebookResult(result.assignment, result.notebook, [exercise], result.error))
     return "\n".join(text.splitlines()[1:]).strip()
 
 

@@ -13,26 +13,21 @@ def as_json(results: list[NotebookResult], errors: list[str]) -> str:
                       indent=2, ensure_ascii=False)
 
 
-def as_table(results: list[NotebookResult], errors: list[str], verbose: bool = True) -> str:
-    lines = []
-    width = _name_width(results)
-    for result in results:
-        lines.append(f"{result.assignment:<{width}} {_score(result.score, result.max_score):>13}   {result.notebook}")
-        if result.error:
-            lines.append(f"    ✗ {result.error}")
-        for problem in result.problems:
-            lines.append(f"    ! could not run {problem}")
-        for exercise in result.exercises:
-            lines.append(f"  {SYMBOLS[_state(exercise)]} {exercise.exercise:<{width - 4}} "
-                         f"{_score(exercise.points, exercise.max_points):>13}   "
-                         f"{exercise.passed}/{len(exercise.checks)} checks passed")
-            if verbose:
-                lines.extend(_failures(exercise))
-        lines.append("")
-    if len(results) > 1:
-        lines.append(as_progress(results))
-    lines.extend(f"error: {e}" for e in errors)
-    return "\n".join(lines).rstrip() + "\n"
+def as_table(result: NotebookResult, verbose: bool = True) -> str:
+    """One notebook: its score, then each exercise's points, checks and (verbose) failures."""
+    width = _name_width([result])
+    lines = [f"{result.assignment:<{width}} {_score(result.score, result.max_score):>13}   {result.notebook}"]
+    if result.error:
+        lines.append(f"    ✗ {result.error}")
+    for problem in result.problems:
+        lines.append(f"    ! could not run {problem}")
+    for exercise in result.exercises:
+        lines.append(f"  {SYMBOLS[_state(exercise)]} {exercise.exercise:<{width - 4}} "
+                     f"{_score(exercise.points, exercise.max_points):>13}   "
+                     f"{exercise.passed}/{len(exercise.checks)} checks passed")
+        if verbose:
+            lines.extend(_failures(exercise))
+    return "\n".join(lines) + "\n"
 
 
 def as_progress(results: list[NotebookResult]) -> str:

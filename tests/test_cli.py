@@ -4,9 +4,10 @@ import subprocess
 import sys
 
 from autograder.course import REPO, assignments
-from tests.notebooks import load, release_notebook, write
+from tests.notebooks import load, release_notebook, with_solution, write
 
 A = "02-bpe-tokenizer"
+MERGE_COPIES_IDS = "def merge(ids, pair, new_id):\n    return list(ids)\n"  # passes 2 of merge's 6 checks
 
 
 def run(*args, cwd=REPO):
@@ -19,11 +20,7 @@ def progress_lines(stdout: str) -> list[str]:
 
 
 def test_table_shows_points_checks_and_hints(tmp_path):
-    notebook = load(A)
-    for cell in notebook["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "merge_solution":
-            cell["source"] = "def merge(ids, pair, new_id):\n    return list(ids)\n"
-    done = run("check", str(write(notebook, tmp_path, A)))
+    done = run("check", str(with_solution(A, "merge", MERGE_COPIES_IDS, tmp_path)))
     assert done.returncode == 0, done.stderr
     assert "✓ count_pairs" in done.stdout and "2 / 2" in done.stdout
     assert "~ merge" in done.stdout and "0.67 / 2" in done.stdout
@@ -51,11 +48,7 @@ def test_default_path_is_the_release_folder_with_a_progress_table():
 
 
 def test_progress_counts_exercises_with_full_marks(tmp_path):
-    notebook = load(A)
-    for cell in notebook["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "merge_solution":
-            cell["source"] = "def merge(ids, pair, new_id):\n    return list(ids)\n"
-    done = run("check", "--brief", str(write(notebook, tmp_path, A)), str(release_notebook(A)))
+    done = run("check", "--brief", str(with_solution(A, "merge", MERGE_COPIES_IDS, tmp_path)), str(release_notebook(A)))
     lines = [" ".join(line.split()) for line in progress_lines(done.stdout)]
     assert lines[1:] == [f"{A} 13.67 / 15 5 of 6", f"{A} 0 / 15 0 of 6", "total 13.67 / 30 5 of 12"]
 

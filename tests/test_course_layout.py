@@ -6,7 +6,7 @@ import re
 import nbformat
 import pytest
 
-from autograder.course import ASSIGNMENT_NAME, assignments, checks_file, source_notebook
+from autograder.course import ASSIGNMENT_NAME, REPO, assignments, checks_file, source_notebook
 
 DELIMITERS = re.compile(r"(BEGIN|END) (SOLUTION|HIDDEN TESTS)")
 GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -87,7 +87,6 @@ def test_checks_and_exercises_match(assignment):
 
 
 def test_readme_learning_map_marks_exactly_the_available_assignments():
-    from autograder.course import REPO
     rows = re.findall(r"^\| \d\d \| `(\d\d-[a-z0-9-]+)` \| .* \| (available|planned) \|$",
                       (REPO / "README.md").read_text(encoding="utf-8"), re.MULTILINE)
     assert len(rows) == 21
