@@ -8,6 +8,9 @@
 A check's docstring is its name in the feedback; its hint is shown when it fails.
 """
 
+import copy
+from dataclasses import dataclass, field
+
 import pytest
 
 
@@ -36,9 +39,14 @@ def expect_type(got, expected_type, what: str = "the result"):
 
 
 def expect_equal(got, expected, what: str = "the result"):
-    """Exact equality, explained: first mismatching index or key, lengths, missing/extra keys."""
-    if got == expected:
+    """Exact equality, explained: the type, first mismatching index or key, lengths, missing/extra keys."""
+    if type(got) is type(expected) and got == expected:
         return
+    if type(got) is not type(expected) and _inert(got) and _inert(expected):
+        kinds = {type(got), type(expected)}
+        if kinds <= {int, float, bool} and got == expected and bool not in kinds:
+            return  # 3 == 3.0: a number is a number
+        raise CheckFailed(f"{what}: expected {type(expected).__name__}, got {type(got).__name__}: {short(got)}")
     if isinstance(expected, dict) and isinstance(got, dict):
         raise CheckFailed(f"{what}: {_dict_difference(got, expected)}")
     if isinstance(expected, (list, tuple, str, bytes)) and isinstance(got, (list, tuple, str, bytes)):
@@ -62,6 +70,49 @@ def expect_close(got, expected, atol: float = 1e-6, rtol: float = 0.0, what: str
         raise CheckFailed(f"{what}: max abs difference {error.max().item():.3g} (allowed {atol:g}); "
                           f"at index {index} expected {expected_t.reshape(-1)[worst].item():.6g}, "
                           f"got {got_t.reshape(-1)[worst].item():.6g}")
+
+
+def _inert(value) -> bool:
+    return type(value) in (list, tuple, dict, set, frozenset, str, bytes, int, float, bool, type(None))
+
+
+@dataclass(frozen=True)
+class Case:
+    """One input of a differential check: positional and keyword arguments."""
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+
+    def __str__(self):
+        parts = [short(a, 60) for a in self.args] + [f"{k}={short(v, 60)}" for k, v in self.kwargs.items()]
+        return f"({', '.join(parts)})"
+
+
+def expect_same_as_reference(student_function, reference_function, cases, what: str,
+                             compare=expect_equal, guard: bool = True):
+    """Differential check: the learner's function agrees with the reference on every case, the
+    smallest case first, so a failure shows the smallest input that exposes it. Where the reference
+    raises, the learner must raise the same type. With `guard`, the learner's call must also leave
+    its arguments unchanged and return a new object, not one of its arguments."""
+    from autograder.remote import LearnerError, observe
+    for case in sorted((c if isinstance(c, Case) else Case(tuple(c)) for c in cases), key=lambda c: len(str(c))):
+        shown = f"{what}{case}"
+        try:
+            expected, raised = reference_function(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs)), None
+        except Exception as error:
+            expected, raised = None, type(error)
+        try:
+            call = observe(student_function, *case.args, **case.kwargs)
+        except LearnerError as error:
+            if raised is not None and isinstance(error, raised):
+                continue
+            raise CheckFailed(f"{shown}: {error.description}") from None
+        expect(raised is None, f"{shown} should raise {getattr(raised, '__name__', '')}, returned {short(call.result)}")
+        if guard:
+            expect(not call.changed, f"{shown} changed its argument {call.changed[0] + 1 if call.changed else ''} "
+                                     "in place; leave the caller's data as it was")
+            expect(call.returned_argument is None,
+                   f"{shown} returned its argument {(call.returned_argument or 0) + 1} itself; return a new object")
+        compare(call.result, expected, shown)
 
 
 def _sequence_difference(got, expected) -> str:

@@ -15,6 +15,7 @@ def main(argv=None) -> int:
                        help="notebooks, assignment folders or folders of them (default: release/)")
     check.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     check.add_argument("--brief", action="store_true", help="scores only, no failure details")
+    check.add_argument("--jobs", type=int, default=1, help="grade this many notebooks at once (default 1)")
 
     build = commands.add_parser("build", help="regenerate release/ and solutions/ from source/")
     build.add_argument("assignments", nargs="*", help="default: every assignment in source/")
@@ -24,6 +25,10 @@ def main(argv=None) -> int:
     nbgrader.add_argument("assignment")
     nbgrader.add_argument("--course-dir", type=Path, default=Path("."))
     nbgrader.add_argument("--student", default="*", help="glob of student ids (default: all)")
+    nbgrader.add_argument("--jobs", type=int, default=1, help="grade this many submissions at once (default 1)")
+    nbgrader.add_argument("--allow-unsandboxed", action="store_true",
+                          help="grade even where bubblewrap cannot run (learner code could then read files "
+                               "and use the network)")
 
     args = parser.parse_args(argv)
     if args.command == "check":
@@ -32,23 +37,23 @@ def main(argv=None) -> int:
         from autograder.build import build
         return build(args.assignments, execute_solutions=not args.release_only)
     from autograder.gradebook import grade_into_gradebook
-    return grade_into_gradebook(args.assignment, args.course_dir.resolve(), args.student)
+    return grade_into_gradebook(args.assignment, args.course_dir.resolve(), args.student, args.allow_unsandboxed,
+                                args.jobs)
 
 
 def run_check(args) -> int:
-    from autograder.grade import grade_notebook
+    from autograder.grade import grade_many
     from autograder.report import as_json, as_progress, as_table
-    from autograder.runner import child_runner
+    from autograder.runner import NOT_SANDBOXED
+    from autograder.sandbox import bubblewrap_available
     notebooks, errors = find_notebooks(args.paths)
     if errors and not notebooks:
         print("\n".join(f"error: {e}" for e in errors), file=sys.stderr)
         return 2
-    results = []
-    with child_runner() as runner:
-        for notebook, assignment in notebooks:
-            results.append(grade_notebook(notebook, assignment, runner))
-            if not args.json:
-                print(as_table(results[-1], verbose=not args.brief), flush=True)
+    if not bubblewrap_available():
+        print(NOT_SANDBOXED, file=sys.stderr)
+    show = None if args.json else lambda result: print(as_table(result, verbose=not args.brief), flush=True)
+    results = grade_many(notebooks, args.jobs, done=show)
     if args.json:
         print(as_json(results, errors))
     else:

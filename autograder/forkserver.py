@@ -6,6 +6,7 @@ Reads one JSON request per line on stdin ({"args", "cwd", "timeout", "memory_byt
 one JSON line on stdout ({"returncode": int or null after the timeout, "stderr": its end}).
 Requests run one at a time, so the server stays single-threaded, as fork requires.
 """
+import ctypes
 import importlib
 import json
 import os
@@ -17,6 +18,7 @@ import tempfile
 import traceback
 
 from autograder.runner import STDERR_TAIL
+from learnerbox.worker import PR_SET_CHILD_SUBREAPER, kill_descendants
 
 PRELOAD = ("torch", "numpy", "matplotlib.pyplot", "pytest", "autograder.child")
 
@@ -24,6 +26,8 @@ PRELOAD = ("torch", "numpy", "matplotlib.pyplot", "pytest", "autograder.child")
 def serve():
     for module in PRELOAD:
         importlib.import_module(module)
+    # orphans of a run (a worker's detached child, outside bubblewrap) are reparented here, to be killed
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     for line in sys.stdin:
         reply = run_forked(**json.loads(line))
         sys.stdout.write(json.dumps(reply) + "\n")
@@ -38,6 +42,7 @@ def run_forked(args: list[str], cwd: str, timeout: float, memory_bytes: int) -> 
         if pid == 0:
             become_child(args, cwd, stderr.fileno(), memory_bytes)
         returncode = wait(pid, timeout)
+        kill_descendants()
         stderr.seek(0)
         tail = stderr.read()[-STDERR_TAIL:].decode(errors="replace")
     return {"returncode": returncode, "stderr": tail}

@@ -5,10 +5,13 @@ code kills the child (a crash, os._exit, the memory cap, the wall timeout), the 
 running fails with the reason, and the remaining checks run in a fresh child (autograder.runner).
 """
 import json
+import queue
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from autograder.course import REPO
 from autograder.notebook import NotebookError, exercise_points, read_code_cells
 from autograder.runner import WALL_SECONDS, Runner, child_runner
 
@@ -67,19 +70,22 @@ class NotebookResult:
                 "exercises": [e.to_json() for e in self.exercises]}
 
 
-def grade_notebook(notebook: Path, assignment: str, runner: Runner | None = None) -> NotebookResult:
-    """Grade one notebook; pass a `child_runner()` to grade many without restarting it."""
+def grade_notebook(notebook: Path, assignment: str, runner: Runner | None = None,
+                   only: list[str] | None = None) -> NotebookResult:
+    """Grade one notebook; pass a `child_runner()` to grade many without restarting it.
+    `only`: grade just these exercises (the course's own tests of one exercise)."""
     if runner is None:
         with child_runner() as runner:
-            return grade_notebook(notebook, assignment, runner)
-    exercises = {name: ExerciseResult(name, points) for name, points in exercise_points(assignment).items()}
+            return grade_notebook(notebook, assignment, runner, only)
+    exercises = {name: ExerciseResult(name, points) for name, points in exercise_points(assignment).items()
+                 if only is None or name in only}
     result = NotebookResult(assignment, str(notebook), list(exercises.values()))
     try:
         read_code_cells(notebook)
     except NotebookError as error:
         result.error = str(error)
         return result
-    checks, outcomes, problems = run_checks(notebook, assignment, runner)
+    checks, outcomes, problems = run_checks(notebook, assignment, runner, list(exercises))
     result.problems = problems
     for check in checks:
         passed, message = outcomes.get(check["check"], (False, "the check did not run"))
@@ -95,13 +101,40 @@ def grade_notebook(notebook: Path, assignment: str, runner: Runner | None = None
     return result
 
 
-def run_checks(notebook: Path, assignment: str, runner: Runner):
+def grade_many(notebooks: list[tuple[Path, str]], jobs: int = 1, sandbox: bool | None = None, done=None):
+    """Grade (notebook, assignment) pairs, `jobs` at a time, each job with a runner of its own;
+    results in the given order. `done(result)` is called as each finishes, in the given order."""
+    runners = queue.Queue()
+    for _ in range(max(1, min(jobs, len(notebooks)))):
+        runners.put(child_runner(sandbox))
+
+    def grade(item):
+        runner = runners.get()
+        try:
+            return grade_notebook(*item, runner)
+        finally:
+            runners.put(runner)
+
+    try:
+        with ThreadPoolExecutor(runners.qsize()) as pool:
+            results = []
+            for result in pool.map(grade, notebooks):
+                results.append(result)
+                if done:
+                    done(result)
+            return results
+    finally:
+        while not runners.empty():
+            runners.get().close()
+
+
+def run_checks(notebook: Path, assignment: str, runner: Runner, exercises: list[str]):
     """Run the checks, restarting after a crash; returns (checks, {check: (passed, message)}, problems)."""
     checks, outcomes, problems = [], {}, []
     remaining = None  # None: every check
     while True:
         finished_before = len(outcomes)
-        events, ending = _run_child(notebook, assignment, remaining, runner)
+        events, ending = _run_child(notebook, assignment, exercises, remaining, runner)
         for event in events:
             if event["event"] == "collected" and not checks:
                 checks = event["checks"]
@@ -135,13 +168,13 @@ def run_checks(notebook: Path, assignment: str, runner: Runner):
     return checks, outcomes, problems
 
 
-def _run_child(notebook: Path, assignment: str, selected: list[str] | None, runner: Runner):
+def _run_child(notebook: Path, assignment: str, exercises: list[str], selected: list[str] | None, runner: Runner):
     """Run the child once; returns (events, None if it ended normally else why it did not)."""
     with tempfile.TemporaryDirectory() as scratch:
         results = Path(scratch) / "results.jsonl"
         results.touch()
-        returncode, stderr = runner.run([str(notebook.resolve()), assignment, str(results), *(selected or [])],
-                                        str(notebook.resolve().parent))
+        returncode, stderr = runner.run([str(notebook.absolute()), assignment, str(results), runner.sandbox_mode,
+                                         ",".join(exercises), *(selected or [])], str(REPO))
         events = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines() if line]
     if returncode is None:
         return events, f"it ran for more than {WALL_SECONDS} s and was stopped"

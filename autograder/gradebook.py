@@ -16,13 +16,15 @@ from pathlib import Path
 
 from autograder.build import nbgrader
 from autograder.course import assignments
-from autograder.grade import NotebookResult, grade_notebook
+from autograder.grade import NotebookResult, grade_many
 from autograder.notebook import exercise_points
 from autograder.report import as_table
-from autograder.runner import child_runner
+from autograder.runner import NOT_SANDBOXED, SANDBOX_MISSING
+from autograder.sandbox import bubblewrap_available
 
 
-def grade_into_gradebook(assignment: str, course_dir: Path, student_glob: str = "*") -> int:
+def grade_into_gradebook(assignment: str, course_dir: Path, student_glob: str = "*",
+                         allow_unsandboxed: bool = False, jobs: int = 1) -> int:
     if assignment not in assignments():
         print(f"error: {assignment} is not one of the course's assignments", file=sys.stderr)
         return 2
@@ -30,9 +32,15 @@ def grade_into_gradebook(assignment: str, course_dir: Path, student_glob: str = 
     if not submissions:
         print(f"error: nothing in {course_dir}/submitted/{student_glob}/{assignment}", file=sys.stderr)
         return 2
-    with child_runner() as runner:
-        results = {folder.parent.name: grade_notebook(folder / f"{assignment}.ipynb", assignment, runner)
-                   for folder in submissions}
+    if not bubblewrap_available():
+        if not allow_unsandboxed:
+            print(f"error: {SANDBOX_MISSING}.\nGrading a class unsandboxed lets learner code read the course's "
+                  "files and use the network; pass --allow-unsandboxed to accept that.", file=sys.stderr)
+            return 2
+        print(NOT_SANDBOXED, file=sys.stderr)
+    graded = grade_many([(folder / f"{assignment}.ipynb", assignment) for folder in submissions], jobs,
+                        sandbox=None if allow_unsandboxed else True)
+    results = {folder.parent.name: result for folder, result in zip(submissions, graded)}
     autograde = nbgrader("autograde", assignment, "--force", f"--student={student_glob}",
                          "--Execute.enabled=False", cwd=course_dir)
     unrecorded = _write_scores(course_dir, assignment, results)

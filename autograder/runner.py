@@ -1,8 +1,8 @@
-"""Start grading subprocesses: `run(args, cwd)` runs `python -m autograder.child *args` once.
+"""Start the trusted grading processes: `run(args, cwd)` runs `python -m autograder.child *args` once.
 
 A grading run is a process of its own (its own session, a memory cap, stdin and stdout on
-/dev/null, a wall timeout), so learner code that crashes or hangs only ends that process.
-Two runners do this:
+/dev/null, a wall timeout). It runs no learner code itself: it starts the submission's worker
+(autograder.sandbox) in the mode `sandbox_mode` names. Two runners do this:
 
 * `ForkServer` (Linux): a server process imports torch, pytest and the grader once, then forks
   one child per run. `import torch` takes ~2 s, longer than most gradings, so a class of
@@ -11,6 +11,7 @@ Two runners do this:
   that has imported torch.
 
 Both return (exit code, or None after the timeout; the end of the child's stderr).
+`child_runner(sandbox)` picks the runner and the worker's sandbox: bubblewrap where it can run.
 """
 import json
 import os
@@ -38,7 +39,9 @@ def limit_memory():
 
 
 class Runner:
-    """Runs grading children; a context manager, so that a server it started is stopped."""
+    """Runs grading children; a context manager, so that a server it started is stopped.
+    `sandbox_mode`: how the children start learner workers ("bubblewrap", "fork", "subprocess")."""
+    sandbox_mode = "subprocess"
 
     def run(self, args: list[str], cwd: str) -> tuple[int | None, str]:
         raise NotImplementedError
@@ -104,6 +107,25 @@ class ForkServer(Runner):
             self.log = None
 
 
-def child_runner() -> Runner:
-    """The fastest runner this platform supports; use it as a context manager."""
-    return ForkServer() if sys.platform == "linux" else Subprocesses()
+class SandboxUnavailable(RuntimeError):
+    pass
+
+
+def child_runner(sandbox: bool | None = None) -> Runner:
+    """The fastest runner this platform supports; use it as a context manager.
+    sandbox: True requires bubblewrap, False grades unsandboxed, None uses bubblewrap if it runs."""
+    from autograder.sandbox import bubblewrap_available
+    runner = ForkServer() if sys.platform == "linux" else Subprocesses()
+    if sandbox is not False and bubblewrap_available():
+        runner.sandbox_mode = "bubblewrap"
+    elif sandbox:
+        raise SandboxUnavailable(SANDBOX_MISSING)
+    else:
+        runner.sandbox_mode = "fork" if isinstance(runner, ForkServer) else "subprocess"
+    return runner
+
+
+SANDBOX_MISSING = ("bubblewrap (`bwrap`) is not installed or cannot create namespaces here "
+                   "(on Debian or Ubuntu: apt-get install bubblewrap)")
+NOT_SANDBOXED = ("note: grading is not sandboxed (bubblewrap cannot run here): learner code runs in "
+                 "separate processes with limits, but can read the file system and use the network")

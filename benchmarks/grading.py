@@ -1,11 +1,12 @@
-"""Time grading: the course's grader vs `nbgrader autograde`, and a class with each runner, in one run.
+"""Time grading: the course's grader vs `nbgrader autograde`, and a class at --jobs 1 and 2, in one run.
 
     python benchmarks/grading.py [ASSIGNMENT] [--repeat N] [--class-size N]
 
 1. Builds a throw-away nbgrader course with ASSIGNMENT (default 02-bpe-tokenizer), submits the
-   reference solutions for one student, then times both graders on that submission.
-2. Grades --class-size copies of that submission with the fork server (torch imported once)
-   and with a fresh subprocess per grading run.
+   reference solutions for one student, then times both graders on that submission (ours as the
+   command a learner runs, sandboxed where bubblewrap runs).
+2. Grades --class-size copies of that submission (default 20), sandboxed, one at a time and two
+   at a time, and unsandboxed with forked workers (what the course's own tests use).
 """
 import argparse
 import json
@@ -21,8 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from autograder.course import SOURCE  # noqa: E402
-from autograder.grade import grade_notebook  # noqa: E402
-from autograder.runner import ForkServer, Subprocesses  # noqa: E402
+from autograder.grade import grade_many  # noqa: E402
+from autograder.sandbox import bubblewrap_available  # noqa: E402
 from tests.notebooks import load, solution_cell  # noqa: E402
 
 
@@ -49,11 +50,10 @@ def make_course(root: Path, assignment: str) -> Path:
     return submitted
 
 
-def grade_class(submitted: Path, assignment: str, size: int, runner_type) -> float:
-    """Seconds to grade `size` submissions with one runner, its start-up included."""
+def grade_class(submitted: Path, assignment: str, size: int, jobs: int, sandbox: bool) -> float:
+    """Seconds to grade `size` submissions, `jobs` at a time, runner start-up included."""
     start = time.perf_counter()
-    with runner_type() as runner:
-        scores = {grade_notebook(submitted, assignment, runner).score for _ in range(size)}
+    scores = {result.score for result in grade_many([(submitted, assignment)] * size, jobs, sandbox)}
     assert len(scores) == 1, scores
     return time.perf_counter() - start
 
@@ -62,7 +62,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("assignment", nargs="?", default="02-bpe-tokenizer")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--class-size", type=int, default=10)
+    parser.add_argument("--class-size", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -71,8 +71,11 @@ def main():
                 for _ in range(args.repeat)]
         theirs = [timed([sys.executable, "-m", "nbgrader", "autograde", args.assignment, "--force"], root)
                   for _ in range(args.repeat)]
-        forked = grade_class(submitted, args.assignment, args.class_size, ForkServer)
-        fresh = grade_class(submitted, args.assignment, args.class_size, Subprocesses)
+        sandboxed = bubblewrap_available()
+        classes = [(f"{'sandboxed' if sandboxed else 'unsandboxed'}, --jobs {jobs}",
+                    grade_class(submitted, args.assignment, args.class_size, jobs, sandboxed)) for jobs in (1, 2)]
+        classes.append(("unsandboxed, forked workers, --jobs 1",
+                        grade_class(submitted, args.assignment, args.class_size, 1, False)))
     ours_s, theirs_s = statistics.median(ours), statistics.median(theirs)
     print(f"grading one {args.assignment} submission, median of {args.repeat} runs")
     print(f"{'grader':<48}{'seconds':>8}")
@@ -80,10 +83,10 @@ def main():
     print(f"{'nbgrader autograde (executes the notebook)':<48}{theirs_s:>8.2f}")
     print(f"ratio nbgrader / course grader: {theirs_s / ours_s:.1f}x")
     print(f"\ngrading a class of {args.class_size} submissions")
-    print(f"{'runner':<48}{'seconds':>8}{'per notebook':>14}")
-    for name, seconds in [("fork server (torch imported once)", forked), ("a fresh subprocess per run", fresh)]:
+    print(f"{'how':<48}{'seconds':>8}{'per notebook':>14}")
+    for name, seconds in classes:
         print(f"{name:<48}{seconds:>8.2f}{seconds / args.class_size:>14.2f}")
-    print(f"ratio subprocesses / fork server: {fresh / forked:.1f}x")
+    print(f"ratio --jobs 1 / --jobs 2: {classes[0][1] / classes[1][1]:.2f}x")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 @pytest.fixture(scope="session")
 def runner():
-    """One grading runner for the whole run: the fork server imports torch once, not per notebook."""
-    with child_runner() as shared:
+    """One grading runner for the whole run: the fork server imports torch once, not per notebook,
+    and its learner workers are forks too (unsandboxed: a sandbox would import torch per notebook).
+    The sandbox itself is tested by tests/test_hostile.py and tests/test_grader_robustness.py."""
+    with child_runner(sandbox=False) as shared:
         yield shared

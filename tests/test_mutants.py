@@ -15,7 +15,8 @@ CASES = [(assignment, mutant) for assignment, module in CATALOGUES.items() for m
 
 @pytest.mark.parametrize("assignment, mutant", CASES, ids=[f"{a}/{m}" for a, m in CASES])
 def test_mutant_loses_points_with_named_bug(assignment, mutant, tmp_path, runner):
-    result = grade_notebook(with_solution(assignment, mutant.exercise, mutant.code, tmp_path), assignment, runner)
+    result = grade_notebook(with_solution(assignment, mutant.exercise, mutant.code, tmp_path), assignment, runner,
+                            only=[mutant.exercise])
     exercise = next(e for e in result.exercises if e.exercise == mutant.exercise)
     feedback = " ".join(f"{c.description} {c.message} {c.hint}" for c in exercise.checks if not c.passed)
     assert exercise.points < exercise.max_points, f"{mutant} scored full marks"

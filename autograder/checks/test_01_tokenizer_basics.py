@@ -1,44 +1,36 @@
 """Hidden checks for 01-tokenizer-basics. Inputs differ from the notebook's visible checks."""
 import random
-import types
 
 import torch
 
 from autograder.checking import expect, expect_equal, expect_type, exercise
+from autograder.notebook import LearnerCode
+from autograder.remote import observe
 from coursekit.corpus import generate_text, real_text
 
 SPECIALS = ["<pad>", "<unk>", "<bos>", "<eos>"]
 MIXED = "Zoé's naïve café, 日本語 and 한국어; 👩\u200d💻 🎉 e\u0301 \u00a0½ \U0010ffff done.\n"
 
 
-def builtin_codec_use(function, seen=None) -> str | None:
-    """What in `function` (or a notebook function it calls) reaches Python's own UTF-8 codec."""
+def builtin_codec_use(code: LearnerCode, name: str, seen=None) -> str | None:
+    """What in the learner's function `name` (or a notebook function it uses) reaches Python's own
+    UTF-8 codec, read from its source."""
     seen = set() if seen is None else seen
-    code = getattr(function, "__code__", None)
-    if code is None or code in seen:
+    tree = code.definition(name)
+    if tree is None or name in seen:
         return None
-    seen.add(code)
-    stack, names, strings = [code], set(), set()
-    while stack:
-        current = stack.pop()
-        names.update(current.co_names)
-        for constant in current.co_consts:
-            if isinstance(constant, types.CodeType):
-                stack.append(constant)
-            elif isinstance(constant, str):
-                strings.add(constant)
-    for name in ("encode", "decode", "codecs"):
-        if name in names:
-            return f"it uses `{name}`"
-    for text in strings:
+    seen.add(name)
+    names = code.names_used(tree)
+    for used in ("encode", "decode", "codecs"):
+        if used in names:
+            return f"it uses `{used}`"
+    for text in code.strings(tree):
         if text.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig"):
             return f"it names the codec {text!r}"
-    for name in names:
-        helper = getattr(function, "__globals__", {}).get(name)
-        if isinstance(helper, types.FunctionType) and helper.__code__.co_filename.startswith("<cell"):
-            found = builtin_codec_use(helper, seen)
-            if found:
-                return f"{found} (in {name})"
+    for helper in sorted(names):
+        found = builtin_codec_use(code, helper, seen)
+        if found:
+            return f"{found} (in {helper})"
     return None
 
 
@@ -120,10 +112,10 @@ def test_utf8_encode_matches_reference_on_mixed_text(student, reference):
 
 @exercise("utf8_encode", weight=2, hint="Write the bit patterns by hand: no str.encode, bytes(text, 'utf-8'), "
                                         "bytearray(...) or codecs.")
-def test_utf8_encode_is_written_by_hand(student):
+def test_utf8_encode_is_written_by_hand(student, student_code):
     """utf8_encode computes the bytes itself, without Python's UTF-8 codec."""
     expect_equal(student.utf8_encode("ü€"), [0xC3, 0xBC, 0xE2, 0x82, 0xAC], "utf8_encode('ü€')")
-    found = builtin_codec_use(student.utf8_encode)
+    found = builtin_codec_use(student_code, "utf8_encode")
     expect(found is None, f"utf8_encode relies on Python's own UTF-8 codec: {found}")
 
 
@@ -210,10 +202,10 @@ def test_utf8_decode_rejects_impossible_bytes(student):
 
 
 @exercise("utf8_decode", weight=2, hint="Decode the bits by hand: no bytes.decode, str(..., 'utf-8') or codecs.")
-def test_utf8_decode_is_written_by_hand(student):
+def test_utf8_decode_is_written_by_hand(student, student_code):
     """utf8_decode computes the characters itself, without Python's UTF-8 codec."""
     expect_equal(student.utf8_decode([0xC3, 0xBC, 0xE2, 0x82, 0xAC]), "ü€", "utf8_decode of 'ü€'")
-    found = builtin_codec_use(student.utf8_decode)
+    found = builtin_codec_use(student_code, "utf8_decode")
     expect(found is None, f"utf8_decode relies on Python's own UTF-8 codec: {found}")
 
 
@@ -562,9 +554,9 @@ def test_add_special_tokens_rejects_tiny_max_len(student):
 @exercise("add_special_tokens", hint="Build and return a new list; leave `ids` as it was.")
 def test_add_special_tokens_leaves_input_unchanged(student):
     """The input list is not modified."""
-    ids = [9, 8, 7, 6]
-    student.add_special_tokens(ids, max_len=4)
-    expect_equal(ids, [9, 8, 7, 6], "the input list afterwards")
+    call = observe(student.add_special_tokens, [9, 8, 7, 6], max_len=4)
+    expect(not call.changed, "add_special_tokens changed the caller's list `ids` in place")
+    expect(call.returned_argument is None, "add_special_tokens returned the caller's list `ids` itself, not a new list")
 
 
 # pad_batch ------------------------------------------------------------------------------------
@@ -667,9 +659,8 @@ def test_pad_batch_rejects_bad_arguments(student):
 @exercise("pad_batch", hint="Don't modify the input sequences.")
 def test_pad_batch_leaves_input_unchanged(student):
     """The input lists are not modified."""
-    sequences = [[1, 2, 3], [4]]
-    student.pad_batch(sequences, 0, max_len=2)
-    expect_equal(sequences, [[1, 2, 3], [4]], "the input sequences afterwards")
+    call = observe(student.pad_batch, [[1, 2, 3], [4]], 0, max_len=2)
+    expect(not call.changed, "pad_batch changed the caller's `sequences` in place")
 
 
 @exercise("pad_batch", weight=2, hint="Compare your padding, truncation and mask with the rules in the docstring.")

@@ -4,6 +4,7 @@ import random
 import pytest
 
 from autograder.checking import expect, expect_equal, expect_type, exercise
+from autograder.remote import observe
 from coursekit.corpus import generate_text, real_text
 
 
@@ -78,9 +79,9 @@ def test_merge_respects_pair_order(student):
 @exercise("merge", hint="Build and return a new list; leave `ids` as it was.")
 def test_merge_leaves_input_unchanged(student):
     """The input list is not modified."""
-    ids = [4, 4, 1, 4, 4]
-    student.merge(ids, (4, 4), 7)
-    expect_equal(ids, [4, 4, 1, 4, 4], "the input list after merge")
+    call = observe(student.merge, [4, 4, 1, 4, 4], (4, 4), 7)
+    expect(not call.changed, "merge changed the caller's list `ids` in place")
+    expect(call.returned_argument is None, "merge returned the caller's list `ids` itself, not a new list")
 
 
 @exercise("merge", hint="Short inputs: [] and a single id come back unchanged.")

@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 
 from autograder.checking import expect, expect_close, expect_equal, exercise
+from autograder.remote import is_a, kind_of, probe
 
 
 def closed_form_pe(seq_len: int, d_model: int, base: float = 10000.0, start: int = 0) -> torch.Tensor:
@@ -54,8 +55,7 @@ def test_token_embedding_weight_shape(student):
 def test_token_embedding_weight_is_a_registered_parameter(student):
     """weight is an nn.Parameter that module.parameters() returns."""
     embedding = student.TokenEmbedding(6, 3)
-    expect(isinstance(embedding.weight, nn.Parameter),
-           f"weight is a {type(embedding.weight).__name__}, not an nn.Parameter")
+    expect(is_a(embedding.weight, nn.Parameter), f"weight is a {kind_of(embedding.weight)}, not an nn.Parameter")
     expect(any(p is embedding.weight for p in embedding.parameters()),
            "weight is not among module.parameters(): the optimizer would never train it")
 
@@ -118,17 +118,25 @@ def test_token_embedding_padding_row_is_zero(student):
     expect_close(out[ids != 4], embedding.weight.detach()[ids[ids != 4]], atol=0, what="output at other positions")
 
 
+def sgd_step_on_weighted_sum(embedding, ids, weights):
+    """Probe (runs in the worker): one SGD step on sum(embedding(ids) * weights); the gradient of weight."""
+    import torch
+    optimizer = torch.optim.SGD(embedding.parameters(), lr=0.5)
+    (embedding(ids) * weights).sum().backward()
+    gradient = embedding.weight.grad.detach().clone()
+    optimizer.step()
+    return gradient
+
+
 @exercise("TokenEmbedding", weight=2, hint="The padding row must receive no gradient, so it stays zero "
                                            "during training: mask the looked-up rows (ids != padding_idx) "
                                            "instead of only zeroing the row at initialisation.")
 def test_token_embedding_padding_row_gets_no_gradient(student):
     """After backward and an SGD step the padding row is still zero, and padding still gives zeros."""
     embedding = student.TokenEmbedding(5, 4, padding_idx=0)
-    optimizer = torch.optim.SGD(embedding.parameters(), lr=0.5)
     ids = torch.tensor([[0, 2, 0, 3]])
-    (embedding(ids) * torch.arange(1.0, 5.0)).sum().backward()
-    expect_close(embedding.weight.grad[0], torch.zeros(4), atol=0, what="the gradient of the padding row")
-    optimizer.step()
+    gradient = probe(student, sgd_step_on_weighted_sum, embedding, ids, torch.arange(1.0, 5.0))
+    expect_close(gradient[0], torch.zeros(4), atol=0, what="the gradient of the padding row")
     expect_close(embedding.weight.detach()[0], torch.zeros(4), atol=0, what="the padding row after an SGD step")
     expect_close(embedding(ids)[0, 0], torch.zeros(4), atol=0, what="the output at padding after an SGD step")
 
@@ -145,7 +153,7 @@ def test_token_embedding_without_padding_id_zero_is_ordinary(student):
 def test_token_embedding_does_not_use_nn_embedding(student):
     """The module contains no nn.Embedding."""
     embedding = student.TokenEmbedding(6, 2)
-    expect(not any(isinstance(m, nn.Embedding) for m in embedding.modules()),
+    expect(not any(is_a(m, nn.Embedding) for m in embedding.modules()),
            "the module contains an nn.Embedding")
 
 
@@ -392,17 +400,25 @@ def test_ewp_pe_is_a_buffer(student):
 def test_ewp_token_embedding(student):
     """token is a TokenEmbedding of shape (vocab_size, d_model) whose pad row is zero."""
     layer = student.EmbeddingWithPosition(12, 4, 6, 3)
-    expect(isinstance(layer.token, student.TokenEmbedding), f"token is a {type(layer.token).__name__}")
+    expect(isinstance(layer.token, student.TokenEmbedding), f"token is a {kind_of(layer.token)}")
     expect_equal(tuple(layer.token.weight.shape), (12, 4), "token.weight.shape")
     expect_close(layer.token.weight.detach()[3], torch.zeros(4), atol=0, what="the pad row of token.weight")
 
 
 # tie_weights ----------------------------------------------------------------------------------
 
-def tied_pair(student, vocab_size=9, d_model=5, bias=False, seed=0):
+def embedding_and_head(vocab_size, d_model, head_shape, bias, seed):
+    """Probe (runs in the worker): a seeded nn.Embedding and an nn.Linear head of weight shape head_shape."""
+    import torch
+    import torch.nn as nn
     torch.manual_seed(seed)
-    embedding, head = nn.Embedding(vocab_size, d_model), nn.Linear(d_model, vocab_size, bias=bias)
-    before = embedding.weight.detach().clone()
+    return nn.Embedding(vocab_size, d_model), nn.Linear(head_shape[1], head_shape[0], bias=bias)
+
+
+def tied_pair(student, vocab_size=9, d_model=5, bias=False, seed=0):
+    """(embedding, head, the embedding's weight before) after student.tie_weights(embedding, head)."""
+    embedding, head = probe(student, embedding_and_head, vocab_size, d_model, (vocab_size, d_model), bias, seed)
+    before = embedding.weight.detach()
     student.tie_weights(embedding, head)
     return embedding, head, before
 
@@ -413,7 +429,7 @@ def tied_pair(student, vocab_size=9, d_model=5, bias=False, seed=0):
 def test_tie_same_parameter_object(student):
     """head.weight is embedding.weight (the same Parameter object)."""
     embedding, head, _ = tied_pair(student)
-    expect(isinstance(head.weight, nn.Parameter), "head.weight is no longer an nn.Parameter")
+    expect(is_a(head.weight, nn.Parameter), "head.weight is no longer an nn.Parameter")
     expect(head.weight is embedding.weight, "head.weight is not the same Parameter object as embedding.weight")
 
 
@@ -427,27 +443,42 @@ def test_tie_keeps_embedding_values(student):
     expect_close(head(x), x @ before.T, atol=1e-6, what="head(x)")
 
 
+def adam_step_on_tied_pair(embedding, head, ids, targets):
+    """Probe (runs in the worker): one Adam step (lr 0.01) on the cross-entropy of head(embedding(ids))."""
+    import torch
+    import torch.nn as nn
+    model = nn.ModuleDict({"embedding": embedding, "head": head})
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    nn.functional.cross_entropy(head(embedding(ids)), targets).backward()
+    gradient = embedding.weight.grad.detach().clone()
+    optimizer.step()
+    return {"gradient": gradient, "same_storage": head.weight.data_ptr() == embedding.weight.data_ptr()}
+
+
 @exercise("tie_weights", weight=3, hint="Share the same Parameter: after an optimizer step both must still be "
                                         "one tensor, updated once with the sum of both gradients.")
 def test_tie_survives_adam_step_with_summed_gradient(student):
     """After an Adam step: still one Parameter (same storage), updated with the summed gradient."""
     embedding, head, before = tied_pair(student, seed=2)
-    model = nn.ModuleDict({"embedding": embedding, "head": head})
     ids, targets = torch.tensor([1, 4, 4, 7]), torch.tensor([2, 0, 8, 4])
     # the same loss with two independent copies of the weight: the tied gradient is their sum
     e_copy, h_copy = before.clone().requires_grad_(), before.clone().requires_grad_()
     nn.functional.cross_entropy(e_copy[ids] @ h_copy.T, targets).backward()
     summed = e_copy.grad + h_copy.grad
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    nn.functional.cross_entropy(head(embedding(ids)), targets).backward()
-    expect_close(embedding.weight.grad, summed, atol=1e-6, what="the shared weight's gradient")
-    optimizer.step()
+    step = probe(student, adam_step_on_tied_pair, embedding, head, ids, targets)
+    expect_close(step["gradient"], summed, atol=1e-6, what="the shared weight's gradient")
     expect(head.weight is embedding.weight, "after an optimizer step head.weight is not embedding.weight")
-    expect(head.weight.data_ptr() == embedding.weight.data_ptr(), "after an optimizer step the storage differs")
+    expect(step["same_storage"], "after an optimizer step the storage differs")
     expected = before - 0.01 * torch.sign(summed)  # Adam's first step moves each entry by lr * sign(grad)
     changed = summed.abs() > 1e-6
     expect_close(embedding.weight.detach()[changed], expected[changed], atol=1e-5,
                  what="the weight after one Adam step")
+
+
+def parameter_count_of_pair(embedding, head):
+    """Probe (runs in the worker): how many parameter tensors a module holding both has."""
+    import torch.nn as nn
+    return len(list(nn.ModuleDict({"embedding": embedding, "head": head}).parameters()))
 
 
 @exercise("tie_weights", weight=2, hint="The model must count the tied matrix once: model.parameters() "
@@ -455,16 +486,14 @@ def test_tie_survives_adam_step_with_summed_gradient(student):
 def test_tie_counts_weight_once(student):
     """A model holding both modules has 1 parameter tensor (vocab_size × d_model numbers)."""
     embedding, head, _ = tied_pair(student, vocab_size=11, d_model=3, seed=3)
-    parameters = parameters_of(nn.ModuleDict({"embedding": embedding, "head": head}))
-    expect_equal(len(parameters), 1, "number of parameter tensors")
+    expect_equal(probe(student, parameter_count_of_pair, embedding, head), 1, "number of parameter tensors")
 
 
 @exercise("tie_weights", hint="Leave the head's bias as it is: only the weight is shared.")
 def test_tie_keeps_bias(student):
     """A head with a bias keeps that bias (same object, same values)."""
-    torch.manual_seed(4)
-    embedding, head = nn.Embedding(6, 4), nn.Linear(4, 6, bias=True)
-    bias, values = head.bias, head.bias.detach().clone()
+    embedding, head = probe(student, embedding_and_head, 6, 4, (6, 4), True, 4)
+    bias, values = head.bias, head.bias.detach()
     student.tie_weights(embedding, head)
     expect(head.bias is bias, "head.bias was replaced")
     expect_close(head.bias.detach(), values, atol=0, what="head.bias")
@@ -476,17 +505,25 @@ def test_tie_keeps_bias(student):
 def test_tie_shape_mismatch_raises(student):
     """Shapes (10, 4) vs (9, 4), and a head of the transposed shape (4, 10), raise ValueError."""
     with pytest.raises(ValueError):
-        student.tie_weights(nn.Embedding(10, 4), nn.Linear(4, 9, bias=False))
+        student.tie_weights(*probe(student, embedding_and_head, 10, 4, (9, 4), False, 0))
     with pytest.raises(ValueError):
-        student.tie_weights(nn.Embedding(10, 4), nn.Linear(10, 4, bias=False))
+        student.tie_weights(*probe(student, embedding_and_head, 10, 4, (4, 10), False, 0))
+
+
+def token_embedding_and_head(token_embedding, vocab_size, d_model, seed):
+    """Probe (runs in the worker): the course's TokenEmbedding (the reference's, when tie_weights is graded)
+    and a bias-free head."""
+    import torch
+    import torch.nn as nn
+    torch.manual_seed(seed)
+    return token_embedding(vocab_size, d_model), nn.Linear(d_model, vocab_size, bias=False)
 
 
 @exercise("tie_weights", hint="Do not transpose: nn.Linear(d_model, vocab_size).weight already has shape "
                               "(vocab_size, d_model), like the embedding.")
 def test_tie_works_with_token_embedding(student, reference):
     """With the course's TokenEmbedding (vocab 8, d_model 3): shared, and logits = x @ E.T."""
-    torch.manual_seed(5)
-    embedding, head = reference.TokenEmbedding(8, 3), nn.Linear(3, 8, bias=False)
+    embedding, head = probe(student, token_embedding_and_head, student.TokenEmbedding, 8, 3, 5)
     student.tie_weights(embedding, head)
     expect(head.weight is embedding.weight, "head.weight is not embedding.weight")
     expect_equal(tuple(head.weight.shape), (8, 3), "head.weight.shape")

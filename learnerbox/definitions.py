@@ -1,0 +1,145 @@
+"""Run the definitions of a notebook's code cells, never its experiments.
+
+Only top-level imports, `def`s, `class`es and assignments to UPPER_CASE names run, statement by
+statement. A statement that fails is recorded with its own cell and line, and loading goes on:
+one broken cell costs only the names it would have defined.
+"""
+import ast
+import contextlib
+import io
+import linecache
+import re
+import signal
+import traceback
+from dataclasses import dataclass, field
+
+STATEMENT_SECONDS = 10
+CONSTANT_NAME = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
+DEFINITION_NODES = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+@dataclass
+class Problem:
+    """Something in a notebook that could not be defined."""
+    cell: int
+    line: int
+    message: str
+    names: set[str] = field(default_factory=set)
+
+    def __str__(self):
+        return f"cell {self.cell}, line {self.line}: {self.message}"
+
+
+def load_definitions(cells: list[tuple[int, str]], label: str) -> tuple[dict, list[Problem]]:
+    """Run the definitions of (cell number, source) pairs; returns (namespace, problems).
+    `label` tells notebooks apart in tracebacks: its cells are files named `<label cell N>`."""
+    values = {"__name__": "__notebook__", "__builtins__": __builtins__}
+    problems = []
+    for number, source in cells:
+        filename = f"<{label}cell {number}>"
+        code = without_magics(source)
+        linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
+        try:
+            tree = ast.parse(code, filename=filename)
+        except SyntaxError as error:
+            problems.append(Problem(number, error.lineno or 0, f"SyntaxError: {error.msg}", names_in_text(code)))
+            continue
+        except (ValueError, RecursionError, MemoryError) as error:
+            problems.append(Problem(number, 0, f"the cell cannot be parsed ({type(error).__name__})",
+                                    names_in_text(code)))
+            continue
+        for node in tree.body:
+            if is_definition(node):
+                problem = _run_statement(node, filename, values)
+                if problem:
+                    problems.append(Problem(number, node.lineno, problem, names_bound(node)))
+    return values, problems
+
+
+def describe_learner_error(error: BaseException) -> str:
+    """One line naming the exception and the learner's own line that raised it."""
+    if isinstance(error, NotImplementedError):
+        return "not implemented yet (raises NotImplementedError)"
+    text = f"raised {type(error).__name__}: {_message(error)}".rstrip(": ")
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<cell ")]
+    if frames:
+        last = frames[-1]
+        text += f" — at {last.filename[1:-1]}, line {last.lineno}: `{(last.line or '').strip()}`"
+    return text[:1000]
+
+
+def _message(error: BaseException) -> str:
+    try:
+        return str(error)[:500]
+    except Exception:  # a learner's exception whose __str__ itself fails
+        return ""
+
+
+def _run_statement(node, filename, values) -> str | None:
+    code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec")
+    try:
+        with _silenced(), _time_limit(STATEMENT_SECONDS):
+            exec(code, values)
+    except StatementTimeout:
+        return f"this statement ran for more than {STATEMENT_SECONDS} s"
+    except BaseException as error:  # SystemExit and KeyboardInterrupt too: loading goes on
+        return describe_learner_error(error)
+    return None
+
+
+class StatementTimeout(BaseException):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """A courtesy limit per statement, so that one slow cell costs only its names (the grader's own
+    deadline, which learner code cannot cancel, still holds if this one is defeated)."""
+    def expire(signum, frame):
+        raise StatementTimeout
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def _silenced():
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
+def is_definition(node) -> bool:
+    if isinstance(node, DEFINITION_NODES):
+        return True
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return all(isinstance(t, ast.Name) and CONSTANT_NAME.match(t.id) for t in targets)
+    return False
+
+
+def names_bound(node) -> set[str]:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return {t.id for t in targets}
+
+
+def names_in_text(code: str) -> set[str]:
+    """Names a cell that does not parse would probably have defined."""
+    return set(re.findall(r"^(?:async\s+)?(?:def|class)\s+(\w+)", code, re.MULTILINE)) | \
+        set(re.findall(r"^([A-Z_][A-Z0-9_]*)\s*=", code, re.MULTILINE))
+
+
+def without_magics(source: str) -> str:
+    """IPython magics and shell escapes are not Python: blank them, keeping line numbers."""
+    lines = source.splitlines()
+    if lines and lines[0].startswith("%%"):
+        return "" if lines[0].split()[0] not in ("%%time", "%%timeit", "%%capture") else \
+            "\n".join([""] + lines[1:])
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
