@@ -1,4 +1,9 @@
 """nbgrader configuration for the course (used by `python -m autograder build` and by instructors)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the course's grader, for autograde
+
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 c.CourseDirectory.course_id = "modern-llms-from-scratch"
@@ -11,3 +16,15 @@ c.Execute.kernel_name = "python3"
 c.Execute.timeout = 120
 # A learner who deletes a grade cell gets it back instead of a silent "needs manual grade".
 c.OverwriteCells.add_missing_cells = True
+
+# Autograde scores with the hidden checks (autograder/nbgrader_plugin.py), sandboxed, instead of
+# running the notebook in a kernel: the grader takes the place of nbgrader's Execute step.
+c.Autograde.autograde_preprocessors = [
+    "autograder.nbgrader_plugin.HiddenChecks",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]

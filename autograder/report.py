@@ -61,6 +61,13 @@ def _state(exercise) -> str:
     return "partial" if exercise.points > 0 else "zero"
 
 
+def exercise_feedback(exercise) -> str:
+    """One exercise's score, checks and failures as plain text (nbgrader's feedback)."""
+    lines = [f"{SYMBOLS[_state(exercise)]} {exercise.exercise}: {_score(exercise.points, exercise.max_points)}, "
+             f"{exercise.passed}/{len(exercise.checks)} checks passed"]
+    return "\n".join(lines + [line[4:] for line in _failures(exercise)])
+
+
 def _failures(exercise) -> list[str]:
     if _state(exercise) == "todo":
         return ["      not implemented yet"]

@@ -4,11 +4,16 @@ Each check runs at once and prints one line. Nothing raises and nothing is writt
 (nbgrader scores a grade cell that writes to stderr as 0), so a failing or unfinished exercise
 never stops "Run all". The hidden checks that score your work test more cases and other shapes.
 
+When a check fails or the exercise is unfinished, `report()` returns a `NotPassed` value, the grade
+cell's result: nbgrader's Validate reads its plain text, "0", as the cell's score and names the
+exercise as failing; Jupyter shows its summary. When every check passes it returns None (full marks).
+
     checks = VisibleChecks("merge")
     checks.equal("merges left to right", lambda: merge([1, 1, 1], (1, 1), 256), [256, 1])
     checks.report()
 """
 import contextlib
+import html
 import io
 import math
 import sys
@@ -39,11 +44,13 @@ class VisibleChecks:
         total = self.passed + self.failed
         if self.unfinished:
             print(f"… {self.exercise}: not implemented yet.")
-        elif self.failed:
+            return NotPassed(f"{self.exercise}: not implemented yet")
+        if self.failed:
             print(f"✗ {self.exercise}: {self.passed}/{total} visible checks passed.")
-        else:
-            print(f"✓ {self.exercise}: all {total} visible checks passed. "
-                  "The hidden checks will test more cases.")
+            return NotPassed(f"{self.exercise}: {self.failed} of {total} visible checks failed")
+        print(f"✓ {self.exercise}: all {total} visible checks passed. "
+              "The hidden checks will test more cases.")
+        return None
 
     def _run(self, description, compute, explain):
         if self.unfinished:
@@ -63,6 +70,19 @@ class VisibleChecks:
         else:
             self.failed += 1
             print(f"  ✗ {description}: {problem}")
+
+
+class NotPassed:
+    """The result of an unfinished or failing grade cell: 0 for nbgrader's Validate, a sentence for people."""
+
+    def __init__(self, summary: str):
+        self.summary = summary
+
+    def __repr__(self):
+        return "0"
+
+    def _repr_html_(self):
+        return f"<pre>not passed yet: {html.escape(self.summary)}</pre>"
 
 
 @contextlib.contextmanager

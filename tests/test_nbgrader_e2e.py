@@ -1,6 +1,7 @@
 """Instructors: real nbgrader generate → submissions → our grading → gradebook → export and feedback."""
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,9 @@ HALF_DONE = ["count_pairs", "merge", "train_bpe"]  # 2 + 2 + 4 points
 
 
 def run(*args, cwd, expect_returncode=0):
-    done = subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True)
+    # the course's grader is importable wherever the course directory is (nbgrader_config.py)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, env=env)
     assert done.returncode == expect_returncode, done.stdout + done.stderr
     return done
 
@@ -80,3 +83,17 @@ def test_feedback_shows_scores_and_messages(course, grading):
     html = (course / "feedback" / "half" / A / f"{A}.html").read_text()
     assert "Score: 8.0 / 15.0" in html or "8.0 / 15.0" in html
     assert "not implemented yet" in html
+
+
+def test_nbgrader_autograde_itself_scores_with_the_hidden_checks(course, grading):
+    """nbgrader's own command (and so the formgrader's button) agrees with the course's grader."""
+    run("nbgrader", "autograde", A, "--force", "--student=half", cwd=course)
+    run("nbgrader", "autograde", A, "--force", "--student=blank", cwd=course)
+    run("nbgrader", "export", "--to", "direct.csv", cwd=course)
+    rows = {row["student_id"]: float(row["score"]) for row in csv.DictReader((course / "direct.csv").open())}
+    assert rows["half"] == 8.0 and rows["blank"] == 0.0
+    autograded = json.loads((course / "autograded" / "half" / A / f"{A}.ipynb").read_text())
+    outputs = {c["metadata"]["nbgrader"]["grade_id"]: c["outputs"] for c in autograded["cells"]
+               if c.get("metadata", {}).get("nbgrader", {}).get("grade") and c["cell_type"] == "code"}
+    assert "".join(outputs["decode"][-1]["data"]["text/plain"]) == "0"
+    assert "not implemented yet" in "".join(outputs["decode"][0]["text"])
