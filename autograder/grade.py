@@ -138,13 +138,14 @@ def run_checks(notebook: Path, assignment: str, runner: Runner, exercises: list[
         for event in events:
             if event["event"] == "collected" and not checks:
                 checks = event["checks"]
-            elif event["event"] == "loaded":
-                problems = event["problems"]
-            elif event["event"] == "result":
-                outcomes[event["check"]] = (event["passed"], event["message"])
+            elif event["event"] == "loaded" and not problems:
+                problems = [str(p) for p in event.get("problems", [])]
+            elif event["event"] == "result" and event.get("check") not in outcomes:
+                # the first result of a check is the grader's; nothing may overwrite it
+                outcomes[event["check"]] = (event.get("passed") is True, str(event.get("message", "")))
         if not checks:
             raise RuntimeError(f"the grader could not collect the checks for {assignment}: {ending}")
-        started = [e["check"] for e in events if e["event"] == "start"]
+        started = [e.get("check") for e in events if e["event"] == "start"]
         if ending is None:
             break
         if started and started[-1] not in outcomes:
@@ -175,10 +176,23 @@ def _run_child(notebook: Path, assignment: str, exercises: list[str], selected: 
         results.touch()
         returncode, stderr = runner.run([str(notebook.absolute()), assignment, str(results), runner.sandbox_mode,
                                          ",".join(exercises), *(selected or [])], str(REPO))
-        events = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines() if line]
+        events = read_events(results)
     if returncode is None:
         return events, f"it ran for more than {WALL_SECONDS} s and was stopped"
     return events, None if returncode in (0, 1) else _why(returncode, stderr)
+
+
+def read_events(results: Path) -> list[dict]:
+    """The child's events; a line that is not one (never written by the grader) is skipped."""
+    events = []
+    for line in results.read_bytes().decode("utf-8", errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and isinstance(event.get("event"), str):
+            events.append(event)
+    return events
 
 
 def _why(returncode: int, stderr: str) -> str:

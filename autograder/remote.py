@@ -155,10 +155,16 @@ class ExerciseWorker:
             raise WorkerGone(f"your code stopped the grader: {stopped}") from None
 
     def _gone(self, reply):
+        """The worker ended unasked (our request may still sit unread in the zygote's pipe) or sent
+        nonsense: the whole sandbox is stopped, and the next exercise gets a fresh one."""
         self.ended = True
-        if isinstance(reply, dict) and "ended" in reply:
-            raise WorkerGone(f"your code stopped the grader: {reply['ended']}")
-        self.sandbox.stop("the worker sent an unexpected reply")
+        why = f"{reply['ended']}" if isinstance(reply, dict) and "ended" in reply else \
+            "the worker sent an unexpected reply"
+        try:
+            self.sandbox.stop(why)
+        except SandboxStopped:
+            pass
+        raise WorkerGone(f"your code stopped the grader: {why}")
 
 
 class MissingName(Exception):

@@ -156,7 +156,7 @@ class Sandbox:
             elif len(usage) > MAX_PROCESSES:
                 reason = f"it started more than {MAX_PROCESSES} processes"
             if reason:
-                self.stopped = f"your code was stopped: {reason}"
+                self.stopped = f"it was stopped: {reason}"
                 self.process.kill()
                 return
             time.sleep(WATCH_SECONDS)
@@ -226,6 +226,7 @@ class Forked(Spawned):
                 os.chdir(copy)
                 os.environ.clear()
                 os.environ.update(worker_environment(str(scratch), str(REPO)))
+                sys.argv = ["learnerbox.worker"]  # the trusted process's arguments name its results file
                 from learnerbox.worker import zygote
                 zygote(3, scratch, preload)
             finally:

@@ -106,6 +106,7 @@ def test_count_pairs_ids_above_255(student):
 def test_count_pairs_leaves_input_unchanged(student):
     """The caller's word_counts is not modified."""
     call = observe(student.count_pairs, {(4, 4, 4): 2, (4, 5): 1, (6,): 3})
+    expect_equal(call.result, {(4, 4): 4, (4, 5): 1}, "count_pairs({(4, 4, 4): 2, (4, 5): 1, (6,): 3})")
     expect(not call.changed, "count_pairs changed the caller's dict `word_counts` in place")
     expect(call.returned_argument is None, "count_pairs returned the caller's dict `word_counts` itself")
 
@@ -482,6 +483,7 @@ def test_apply_merges_short_inputs(student):
 def test_apply_merges_leaves_inputs_unchanged(student):
     """Neither the caller's ids nor the merges are modified."""
     call = observe(student.apply_merges, [97, 97, 98, 97], {(97, 97): 256, (256, 98): 257})
+    expect_equal(call.result, [257, 97], "apply_merges([97, 97, 98, 97], ...)")
     expect(0 not in call.changed, "apply_merges changed the caller's list `ids` in place")
     expect(1 not in call.changed, "apply_merges changed the caller's dict `merges` in place")
 
