@@ -35,7 +35,9 @@ def timed(command, cwd) -> float:
 
 def make_course(root: Path, assignment: str) -> Path:
     shutil.copytree(SOURCE / assignment, root / "source" / assignment)
-    shutil.copy(REPO / "nbgrader_config.py", root)
+    # nbgrader's own pipeline (Execute runs the notebook in a kernel), without the course's grader
+    config = (REPO / "nbgrader_config.py").read_text().split("\n# Autograde scores with the hidden checks")[0]
+    (root / "nbgrader_config.py").write_text(config)
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"],
                    cwd=root, check=True, capture_output=True)
     notebook = json.loads((root / "release" / assignment / f"{assignment}.ipynb").read_text())
