@@ -4,6 +4,10 @@ Each check runs at once and prints one line. Nothing raises and nothing is writt
 (nbgrader scores a grade cell that writes to stderr as 0), so a failing or unfinished exercise
 never stops "Run all". The hidden checks that score your work test more cases and other shapes.
 
+Like the grader, a check may run CHECK_SECONDS at most; a check that runs out of time, or that you
+interrupt (Kernel > Interrupt), stops the cell: its later checks are skipped, so one infinite loop
+costs one wait and one interrupt.
+
 When a check fails or the exercise is unfinished, `report()` returns a `NotPassed` value, the grade
 cell's result: nbgrader's Validate reads its plain text, "0", as the cell's score and names the
 exercise as failing; Jupyter shows its summary. When every check passes it returns None (full marks).
@@ -16,9 +20,12 @@ import contextlib
 import html
 import io
 import math
-import sys
+import signal
+import threading
 import traceback
 import warnings
+
+CHECK_SECONDS = 10  # the grader's limit for one check
 
 
 class VisibleChecks:
@@ -26,7 +33,9 @@ class VisibleChecks:
         self.exercise = exercise
         self.passed = 0
         self.failed = 0
+        self.skipped = 0
         self.unfinished = False
+        self.stopped_because = None  # why the remaining checks are skipped
 
     def equal(self, description, compute, expected):
         """Passes when `compute()` == `expected` (lists, dicts, strings, ints, bytes...)."""
@@ -41,13 +50,14 @@ class VisibleChecks:
         self._run(description, compute, lambda got: None if got else why_not)
 
     def report(self):
-        total = self.passed + self.failed
+        total = self.passed + self.failed + self.skipped
         if self.unfinished:
             print(f"… {self.exercise}: not implemented yet.")
             return NotPassed(f"{self.exercise}: not implemented yet")
         if self.failed:
-            print(f"✗ {self.exercise}: {self.passed}/{total} visible checks passed.")
-            return NotPassed(f"{self.exercise}: {self.failed} of {total} visible checks failed")
+            skipped = f" ({self.skipped} skipped: {self.stopped_because})" if self.skipped else ""
+            print(f"✗ {self.exercise}: {self.passed}/{total} visible checks passed{skipped}.")
+            return NotPassed(f"{self.exercise}: {total - self.passed} of {total} visible checks failed{skipped}")
         print(f"✓ {self.exercise}: all {total} visible checks passed. "
               "The hidden checks will test more cases.")
         return None
@@ -55,13 +65,23 @@ class VisibleChecks:
     def _run(self, description, compute, explain):
         if self.unfinished:
             return
+        if self.stopped_because:
+            self.skipped += 1
+            print(f"  · {description}: skipped: {self.stopped_because}")
+            return
         try:
-            with _quiet():
+            with _time_limit(CHECK_SECONDS), _quiet():
                 got = compute()
             problem = explain(got)
         except NotImplementedError:
             self.unfinished = True
             return
+        except KeyboardInterrupt:
+            self.stopped_because = "interrupted"
+            problem = "interrupted (KeyboardInterrupt)"
+        except _OutOfTime:
+            self.stopped_because = f"an earlier check of `{self.exercise}` ran out of time"
+            problem = f"ran too long (over {CHECK_SECONDS} s: an infinite loop?)"
         except BaseException as error:  # a learner's bug must not stop "Run all"
             problem = _describe_exception(error)
         if problem is None:
@@ -83,6 +103,30 @@ class NotPassed:
 
     def _repr_html_(self):
         return f"<pre>not passed yet: {html.escape(self.summary)}</pre>"
+
+
+class _OutOfTime(BaseException):
+    """Raised inside a check that runs past its time limit (a BaseException: `except Exception` in
+    learner code does not swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    """Interrupt the body after `seconds` where the platform allows (SIGALRM, main thread)."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def out_of_time(signum, frame):
+        raise _OutOfTime()
+
+    previous = signal.signal(signal.SIGALRM, out_of_time)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @contextlib.contextmanager

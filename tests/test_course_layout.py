@@ -1,4 +1,5 @@
-"""Lint source/: nbgrader metadata, one grade cell per exercise, and checks for every exercise."""
+"""Lint source/: nbgrader metadata, one grade cell per exercise, checks for every exercise, and a plan at
+the top that lists the section headings."""
 import importlib
 import json
 import re
@@ -10,6 +11,8 @@ from autograder.course import ASSIGNMENT_NAME, REPO, assignments, checks_file, s
 
 DELIMITERS = re.compile(r"(BEGIN|END) (SOLUTION|HIDDEN TESTS)")
 GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+PLAN_ITEM = re.compile(r"^(\d+)\. \*\*(.+?)\*\*", re.MULTILINE)  # 1. **Title**: what it does
+SECTION = re.compile(r"^## (\d+)\. (.+)$", re.MULTILINE)  # ## 1. Title
 ASSIGNMENTS = assignments()
 
 
@@ -84,6 +87,22 @@ def test_checks_and_exercises_match(assignment):
     assert not unmarked, f"checks without @exercise: {unmarked}"
     exercises = {c["metadata"]["nbgrader"]["grade_id"] for c in nbgrader_cells(assignment, "grade")}
     assert checked == exercises
+
+
+def comparable(title: str) -> str:
+    return re.sub(r"[`*]", "", title).strip().rstrip("?:.").lower()
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_plan_at_the_top_lists_the_section_headings(assignment):
+    markdown = ["".join(c["source"]) for c in cells(assignment) if c["cell_type"] == "markdown"]
+    assert "The plan:" in markdown[0], "the first cell states the plan"
+    plan = PLAN_ITEM.findall(markdown[0].split("The plan:", 1)[1])
+    sections = [section for text in markdown[1:] for section in SECTION.findall(text)]
+    assert [number for number, _ in plan] == [number for number, _ in sections], \
+        f"the plan lists {len(plan)} parts, the notebook has {len(sections)} numbered sections"
+    for (number, item), (_, heading) in zip(plan, sections):
+        assert comparable(heading).startswith(comparable(item)), f"plan item {number} {item!r} vs ## {heading!r}"
 
 
 def test_readme_learning_map_marks_exactly_the_available_assignments():

@@ -1,9 +1,12 @@
-"""The public kit: generated text is deterministic; visible checks never raise or write to stderr."""
+"""The public kit: generated text is deterministic; visible checks never raise or write to stderr and
+stop at an interrupt or a time limit; experiments say which unfinished exercise they need."""
 import warnings
 
 import torch
 
+from coursekit import visible
 from coursekit.corpus import generate_text, real_text
+from coursekit.experiments import finished
 from coursekit.visible import VisibleChecks
 
 
@@ -50,3 +53,73 @@ def test_visible_checks_say_not_implemented(capfd):
     checks.equal("y", lambda: 1, 1)
     checks.report()
     assert capfd.readouterr().out.strip() == "… todo: not implemented yet."
+
+
+def test_an_interrupt_stops_the_cell_and_skips_the_rest(capfd):
+    def interrupted():
+        raise KeyboardInterrupt
+
+    def never_called():
+        raise AssertionError("a check after an interrupt ran")
+
+    checks = VisibleChecks("merge")
+    checks.equal("first", lambda: 1, 1)
+    checks.equal("second", interrupted, 1)
+    checks.equal("third", never_called, 1)
+    checks.true("fourth", never_called)
+    result = checks.report()
+    out = capfd.readouterr().out
+    assert "✗ second: interrupted (KeyboardInterrupt)" in out
+    assert out.count("skipped: interrupted") == 3  # two checks and the summary
+    assert "✗ merge: 1/4 visible checks passed (2 skipped: interrupted)." in out
+    assert repr(result) == "0"
+
+
+def test_a_check_that_runs_too_long_is_stopped_like_the_grader_does(capfd, monkeypatch):
+    monkeypatch.setattr(visible, "CHECK_SECONDS", 0.2)
+
+    def endless():
+        while True:
+            pass
+
+    checks = VisibleChecks("merge")
+    checks.equal("loops", endless, 1)
+    checks.equal("after it", endless, 1)
+    result = checks.report()
+    out = capfd.readouterr().out
+    assert "✗ loops: ran too long (over 0.2 s: an infinite loop?)" in out
+    assert "· after it: skipped: an earlier check of `merge` ran out of time" in out
+    assert repr(result) == "0"
+
+
+def stub(ids):
+    """A release stub."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+def written_above_a_forgotten_raise(ids):
+    return list(ids)
+    raise NotImplementedError()
+
+
+def uses_the_stub(ids):
+    return stub(ids)
+
+
+class ModuleStub:
+    def __init__(self):
+        super().__init__()
+        raise NotImplementedError()
+
+    @classmethod
+    def build(cls):
+        return written_above_a_forgotten_raise([])
+
+
+def test_finished_names_what_an_experiment_needs(capsys):
+    assert finished(written_above_a_forgotten_raise)
+    assert capsys.readouterr().out == ""
+    assert not finished(uses_the_stub, ModuleStub)
+    assert capsys.readouterr().out.strip() == \
+        "⏭ Skipped: finish `ModuleStub` and `stub` above, then run this cell again."
