@@ -1,9 +1,10 @@
-"""`python -m autograder check`: the table, --json, and exit codes."""
+"""`python -m autograder start|check`: the workspace, the table, --json, copies, students, exit codes."""
 import json
 import subprocess
 import sys
 
-from autograder.course import REPO, assignments
+from autograder import cli
+from autograder.course import RELEASE, REPO, assignments
 from tests.notebooks import load, release_notebook, with_solution, write
 
 A = "02-bpe-tokenizer"
@@ -37,8 +38,8 @@ def test_json_has_totals_and_per_exercise_detail():
     assert exercise["checks"][0]["message"].startswith("not implemented yet")
 
 
-def test_default_path_is_the_release_folder_with_a_progress_table():
-    done = run("check", "--brief")
+def test_a_folder_of_assignments_gets_a_progress_table():
+    done = run("check", "--brief", str(RELEASE))
     assert done.returncode == 0
     assert f"release/{A}/{A}.ipynb" in done.stdout
     progress = progress_lines(done.stdout)
@@ -72,3 +73,42 @@ def test_unknown_notebook_name_is_reported(tmp_path):
     path = write(load(A), tmp_path, "my-homework")
     done = run("check", str(path))
     assert done.returncode == 2 and "not one of the course's assignments" in done.stderr
+
+
+def test_start_copies_the_release_into_the_workspace_and_never_overwrites_work(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "WORKSPACE", tmp_path / "workspace")
+    mine = tmp_path / "workspace" / A / f"{A}.ipynb"
+    assert cli.main(["start", "02"]) == 0
+    assert mine.read_bytes() == release_notebook(A).read_bytes()
+    mine.write_text("my work")
+    assert cli.main(["start", A, "01"]) == 0
+    assert mine.read_text() == "my work"
+    out = capsys.readouterr().out
+    assert "already there, left as it is" in out and "python -m autograder check" in out
+    assert (tmp_path / "workspace" / "01-tokenizer-basics" / "01-tokenizer-basics.ipynb").exists()
+    assert cli.main(["start", "99"]) == 2
+
+
+def test_check_grades_the_workspace_once_it_exists(tmp_path, monkeypatch):
+    monkeypatch.setattr(cli, "WORKSPACE", tmp_path / "workspace")
+    assert cli.default_paths() == [RELEASE]
+    cli.main(["start", "02"])
+    assert cli.default_paths() == [tmp_path / "workspace"]
+
+
+def test_the_workspace_is_ignored_by_git_so_a_pull_never_meets_learner_work():
+    ignored = subprocess.run(["git", "check-ignore", "-q", f"workspace/{A}/{A}.ipynb"], cwd=REPO)
+    assert ignored.returncode == 0
+
+
+def test_check_grades_one_notebook_per_assignment_and_names_the_student(tmp_path):
+    folder = tmp_path / "submitted" / "alice" / A
+    folder.mkdir(parents=True)
+    write(load(A), folder, A)
+    copy = write(load(A), folder, f"{A}-Copy1")
+    done = run("check", "--brief", str(tmp_path / "submitted"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"ignored {copy}: a copy, not {A}.ipynb")
+    assert f"to grade it on purpose: python -m autograder check {copy}" in done.stdout
+    assert "student alice\n" in done.stdout and done.stdout.count("15 / 15") == 1
+    assert cli.find_notebooks([copy]) == ([(copy, A)], [], [])  # named on purpose: graded
