@@ -1,0 +1,1 @@
+"""Scripts that build the course models: tokenizer, training runs, the scaling sweep, evaluation."""
