@@ -14,13 +14,21 @@ from dataclasses import dataclass, field
 import pytest
 
 
-def exercise(name: str, weight: float = 1.0, hint: str = ""):
-    """Tie a check to the exercise (= grade cell id) it scores, with a weight and a hint."""
-    return pytest.mark.exercise(name=name, weight=weight, hint=hint)
+def exercise(name: str, weight: float = 1.0, hint: str = "", broad: bool = False):
+    """Tie a check to the exercise (= grade cell id) it scores, with a weight and a hint.
+    broad: the check compares with the reference over many inputs, so many different bugs fail
+    it; the feedback then leads with a failed check that names one bug, if there is one."""
+    return pytest.mark.exercise(name=name, weight=weight, hint=hint, broad=broad)
 
 
 class CheckFailed(AssertionError):
     """A learner's result is wrong; the message says how."""
+
+
+class ProvenBug(CheckFailed):
+    """A failure that by itself proves one bug (an argument changed in place, an argument returned
+    as the result, a result that depends on earlier calls): the feedback leads with it, since the
+    same bug makes other checks fail in ways that point elsewhere."""
 
 
 def short(value, limit: int = 100) -> str:
@@ -31,6 +39,12 @@ def short(value, limit: int = 100) -> str:
 def expect(condition: bool, message: str):
     if not condition:
         raise CheckFailed(message)
+
+
+def expect_proven(condition: bool, message: str):
+    """`expect` for a guard whose failure proves one bug (ProvenBug)."""
+    if not condition:
+        raise ProvenBug(message)
 
 
 def expect_type(got, expected_type, what: str = "the result"):
@@ -108,11 +122,68 @@ def expect_same_as_reference(student_function, reference_function, cases, what: 
             raise CheckFailed(f"{shown}: {error.description}") from None
         expect(raised is None, f"{shown} should raise {getattr(raised, '__name__', '')}, returned {short(call.result)}")
         if guard:
-            expect(not call.changed, f"{shown} changed its argument {call.changed[0] + 1 if call.changed else ''} "
-                                     "in place; leave the caller's data as it was")
-            expect(call.returned_argument is None,
-                   f"{shown} returned its argument {(call.returned_argument or 0) + 1} itself; return a new object")
+            expect_proven(not call.changed, f"{shown} changed its argument "
+                                            f"{call.changed[0] + 1 if call.changed else ''} in place; leave the "
+                                            "caller's data as it was")
+            expect_proven(call.returned_argument is None, f"{shown} returned its argument "
+                                                          f"{(call.returned_argument or 0) + 1} itself; return a new object")
         compare(call.result, expected, shown)
+
+
+def expect_independent_calls(student, reference, name: str, calls, compare=expect_equal, ordered=False):
+    """The learner's `name` called several times in a row in one worker (results kept, as a caller
+    would keep them): a repeated call gives what it gave the first time (else a ProvenBug: the
+    result depends on earlier calls), no two calls return one mutable object, and each result is
+    what the reference gives for that call alone. `calls`: Case or tuples of positional arguments.
+    `ordered`: a dict result must list its items in the reference's order too."""
+    from autograder.remote import probe
+    cases = [c if isinstance(c, Case) else Case(tuple(c)) for c in calls]
+    results, shared = probe(student, calls_in_a_row, getattr(student, name),
+                            [[list(c.args), c.kwargs] for c in cases])
+    shown = "; ".join(f"{name}{c}" for c in cases)
+    for j, later in enumerate(cases):
+        i = next(i for i, earlier in enumerate(cases) if _same_call(earlier, later))
+        if i < j and not _agree(compare, results[j], results[i]):
+            raise ProvenBug(f"{name}{later} returned {short(results[i])} as call {i + 1} of {shown}, but "
+                            f"{short(results[j])} as call {j + 1}: its result depends on earlier calls")
+    expect_proven(not shared, f"calls {shared[0][0] + 1 if shared else ''} and {shared[0][1] + 1 if shared else ''}"
+                              f" of {shown} returned the same mutable object: a caller that changes one result "
+                              "changes the other")
+    for number, (case, got) in enumerate(zip(cases, results), 1):
+        expected = getattr(reference, name)(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+        if ordered and type(got) is dict and type(expected) is dict:
+            got, expected = list(got.items()), list(expected.items())
+        compare(got, expected, f"after the calls {shown}, the result of call {number} (as the caller holds it)")
+
+
+def calls_in_a_row(function, calls):
+    """(Runs in the worker.) function(*args, **kwargs) for each [args, kwargs] in turn, on copies; returns
+    every result as it is AFTER the last call, and the pairs of calls that returned one mutable object."""
+    import copy
+
+    results = [function(*copy.deepcopy(args), **copy.deepcopy(kwargs)) for args, kwargs in calls]
+
+    def parts(value):
+        return list(value) if type(value) is tuple else [value]
+
+    def mutable(value):
+        return not isinstance(value, (str, bytes, int, float, bool, type(None)))
+
+    shared = [[j, i] for i in range(len(results)) for j in range(i)
+              if any(mutable(a) and any(a is b for b in parts(results[j])) for a in parts(results[i]))]
+    return [copy.deepcopy(result) for result in results], shared
+
+
+def _same_call(a: Case, b: Case) -> bool:
+    return repr((a.args, sorted(a.kwargs.items()))) == repr((b.args, sorted(b.kwargs.items())))
+
+
+def _agree(compare, got, expected) -> bool:
+    try:
+        compare(got, expected, "")
+    except CheckFailed:
+        return False
+    return True
 
 
 def _sequence_difference(got, expected) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.checking import CheckFailed
+from autograder.checking import CheckFailed, ProvenBug
 from autograder.course import CHECKS, checks_file, source_notebook
 from autograder.notebook import (LearnerCode, MissingDefinition, NotebookError, exercise_points, learner_cells,
                                  load_reference, read_code_cells)
@@ -140,6 +140,7 @@ class GradingPlugin:
         if call.excinfo is not None:
             error = call.excinfo.value
             report.learner_message = failure_message(error)
+            report.proves_bug = isinstance(error, ProvenBug)
             if isinstance(error, WorkerGone) and call.when != "teardown":
                 self.stopped[exercise_of(item)] = ("ran out of time" if isinstance(error, TimedOut)
                                                    else "stopped the grader")
@@ -148,7 +149,7 @@ class GradingPlugin:
     def pytest_runtest_logreport(self, report):
         if report.failed or report.when == "call":
             self.write(event="result", check=report.nodeid.split("::", 1)[1], passed=report.passed,
-                       message=getattr(report, "learner_message", ""))
+                       message=getattr(report, "learner_message", ""), proves_bug=getattr(report, "proves_bug", False))
 
     def close(self):
         if self.current:
@@ -178,7 +179,7 @@ def describe_check(item) -> dict:
     doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
     return {"check": item.nodeid.split("::", 1)[1], "exercise": marker.kwargs["name"],
             "weight": marker.kwargs.get("weight", 1.0), "hint": marker.kwargs.get("hint", ""),
-            "description": doc}
+            "broad": marker.kwargs.get("broad", False), "description": doc}
 
 
 def failure_message(error: BaseException) -> str:

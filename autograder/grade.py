@@ -6,6 +6,7 @@ running fails with the reason, and the remaining checks run in a fresh child (au
 """
 import json
 import queue
+import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -14,6 +15,8 @@ from pathlib import Path
 from autograder.course import REPO
 from autograder.notebook import NotebookError, exercise_points, read_code_cells
 from autograder.runner import WALL_SECONDS, Runner, child_runner
+
+MEMORY_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{8,}\b")  # not code points (up to 0x10FFFF)
 
 
 @dataclass
@@ -24,6 +27,8 @@ class CheckResult:
     passed: bool
     message: str = ""
     hint: str = ""
+    broad: bool = False  # compared with the reference over many inputs: fails for many bugs
+    proves_bug: bool = False  # failed a guard whose failure proves one bug (checking.ProvenBug)
 
 
 @dataclass
@@ -88,10 +93,10 @@ def grade_notebook(notebook: Path, assignment: str, runner: Runner | None = None
     checks, outcomes, problems = run_checks(notebook, assignment, runner, list(exercises))
     result.problems = problems
     for check in checks:
-        passed, message = outcomes.get(check["check"], (False, "the check did not run"))
+        passed, message, proves_bug = outcomes.get(check["check"], (False, "the check did not run", False))
         exercises[check["exercise"]].checks.append(CheckResult(
             check["check"], check["description"], check["weight"], passed,
-            "" if passed else message, "" if passed else check["hint"]))
+            "" if passed else message, "" if passed else check["hint"], check["broad"], proves_bug))
     for exercise in exercises.values():
         total = sum(c.weight for c in exercise.checks)
         earned = sum(c.weight for c in exercise.checks if c.passed)
@@ -129,7 +134,8 @@ def grade_many(notebooks: list[tuple[Path, str]], jobs: int = 1, sandbox: bool |
 
 
 def run_checks(notebook: Path, assignment: str, runner: Runner, exercises: list[str]):
-    """Run the checks, restarting after a crash; returns (checks, {check: (passed, message)}, problems)."""
+    """Run the checks, restarting after a crash; returns (checks, {check: (passed, message, proves_bug)},
+    problems)."""
     checks, outcomes, problems = [], {}, []
     remaining = None  # None: every check
     while True:
@@ -139,10 +145,11 @@ def run_checks(notebook: Path, assignment: str, runner: Runner, exercises: list[
             if event["event"] == "collected" and not checks:
                 checks = event["checks"]
             elif event["event"] == "loaded" and not problems:
-                problems = [str(p) for p in event.get("problems", [])]
+                problems = [without_addresses(str(p)) for p in event.get("problems", [])]
             elif event["event"] == "result" and event.get("check") not in outcomes:
                 # the first result of a check is the grader's; nothing may overwrite it
-                outcomes[event["check"]] = (event.get("passed") is True, str(event.get("message", "")))
+                outcomes[event["check"]] = (event.get("passed") is True, without_addresses(str(event.get("message", ""))),
+                                            event.get("proves_bug") is True)
         if not checks:
             raise RuntimeError(f"the grader could not collect the checks for {assignment}: {ending}")
         started = [e.get("check") for e in events if e["event"] == "start"]
@@ -151,22 +158,28 @@ def run_checks(notebook: Path, assignment: str, runner: Runner, exercises: list[
         if started and started[-1] not in outcomes:
             # the crash costs its whole exercise once, rather than one restart per check
             crashed = next(c["exercise"] for c in checks if c["check"] == started[-1])
-            outcomes[started[-1]] = (False, f"your code stopped the grader: {ending}")
+            outcomes[started[-1]] = (False, f"your code stopped the grader: {ending}", False)
             for check in checks:
                 if check["exercise"] == crashed:
                     outcomes.setdefault(check["check"], (False, f"not run: an earlier check of "
-                                                                f"`{crashed}` stopped the grader"))
+                                                                f"`{crashed}` stopped the grader", False))
         if not any(e["event"] == "loaded" for e in events):
             # the notebook's definitions themselves kill the process: nothing else can run
             for check in checks:
-                outcomes.setdefault(check["check"], (False, f"loading your notebook stopped the grader: {ending}"))
+                outcomes.setdefault(check["check"], (False, f"loading your notebook stopped the grader: {ending}",
+                                                     False))
         if len(outcomes) == finished_before:  # no progress: never retry the same crash
             for check in checks:
-                outcomes.setdefault(check["check"], (False, f"not run: the grader stopped ({ending})"))
+                outcomes.setdefault(check["check"], (False, f"not run: the grader stopped ({ending})", False))
         remaining = [c["check"] for c in checks if c["check"] not in outcomes]
         if not remaining:
             break
     return checks, outcomes, problems
+
+
+def without_addresses(text: str) -> str:
+    """The same feedback on every run: a repr's memory address changes from one run to the next."""
+    return MEMORY_ADDRESS.sub("0x…", text)
 
 
 def _run_child(notebook: Path, assignment: str, exercises: list[str], selected: list[str] | None, runner: Runner):

@@ -72,13 +72,28 @@ def _failures(exercise) -> list[str]:
     if _state(exercise) == "todo":
         return ["      not implemented yet"]
     lines = [f"      {exercise.error}"] if exercise.error else []
-    for check in exercise.checks:
-        if not check.passed:
-            lines.append(f"      ✗ {check.description}")
-            lines.append(f"          {check.message}")
-            if check.hint:
-                lines.append(f"          hint: {check.hint}")
+    failed = failures_first_specific(exercise)
+    if failed:
+        lead = failed[0]
+        lines.append(f"      ✗ {lead.description}")
+        lines.append(f"          {lead.message}")
+        if lead.hint:
+            lines.append(f"          hint: {lead.hint}")
+    if len(failed) > 1:
+        lines.append("      also failed (fix the one above first; it may be the same bug):")
+        lines.extend(f"        ✗ {check.description}" + (f" (hint: {check.hint})" if check.hint else "")
+                     for check in failed[1:])
     return lines
+
+
+def failures_first_specific(exercise) -> list:
+    """The failed checks, the lead first: a guard whose failure proves one bug (an argument changed,
+    a result that depends on earlier calls: such a bug makes other checks fail too, pointing
+    elsewhere), then checks of one property each (their hints name one bug), then the broad ones
+    that compare with the reference over many inputs; checks not run after a crash come last.
+    One bug, one message."""
+    failed = [check for check in exercise.checks if not check.passed]
+    return sorted(failed, key=lambda c: (c.message.startswith("not run"), not c.proves_bug, c.broad))
 
 
 def _score(points: float, max_points: float) -> str:

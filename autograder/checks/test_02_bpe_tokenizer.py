@@ -12,27 +12,14 @@ import random
 import pytest
 
 from autograder import generators as g
-from autograder.checking import Case, expect, expect_equal, expect_same_as_reference, expect_type, exercise, short
-from autograder.remote import observe, probe
+from autograder.checking import (expect, expect_equal, expect_independent_calls, expect_proven, expect_same_as_reference,
+                                 expect_type, exercise, short)
+from autograder.remote import observe
 from coursekit.corpus import generate_text, real_text
 
 STATE_HINT = ("The result must depend only on the arguments of this call: no mutable default argument "
               "(counts={}, out=[]), no global or cache kept between calls unless it is keyed on ALL the "
               "arguments; earlier calls must not change later results.")
-
-
-def expect_calls_in_a_row(student_function, reference_function, calls, what, ordered=False):
-    """Each call of the sequence, made in this order, gives the reference's result (`ordered`: a dict's
-    items in the same order too)."""
-    previous = []
-    for args in calls:
-        got = student_function(*args)
-        expected = reference_function(*args)
-        after = f" after {'; '.join(previous)}" if previous else ""
-        if ordered and type(got) is dict and type(expected) is dict:
-            got, expected = list(got.items()), list(expected.items())
-        expect_equal(got, expected, f"{what}{Case(args)}{after}")
-        previous.append(f"{what}{Case(args)}")
 
 
 def random_word_counts(seed: int, n_words: int = 40) -> dict:
@@ -60,7 +47,7 @@ def count_pairs_cases(seed: int, n: int) -> list:
     return cases
 
 
-@exercise("count_pairs", hint="Add the word's frequency word_counts[word] for each pair, not 1.")
+@exercise("count_pairs", hint="Add the word's frequency word_counts[word] for each pair, not 1.", broad=True)
 def test_count_pairs_weights_by_frequency(student):
     """Pairs are weighted by how often their word occurs."""
     expect_equal(student.count_pairs({(5, 6): 3, (6, 5, 6): 2}), {(5, 6): 5, (6, 5): 2})
@@ -107,13 +94,13 @@ def test_count_pairs_leaves_input_unchanged(student):
     """The caller's word_counts is not modified."""
     call = observe(student.count_pairs, {(4, 4, 4): 2, (4, 5): 1, (6,): 3})
     expect_equal(call.result, {(4, 4): 4, (4, 5): 1}, "count_pairs({(4, 4, 4): 2, (4, 5): 1, (6,): 3})")
-    expect(not call.changed, "count_pairs changed the caller's dict `word_counts` in place")
-    expect(call.returned_argument is None, "count_pairs returned the caller's dict `word_counts` itself")
+    expect_proven(not call.changed, "count_pairs changed the caller's dict `word_counts` in place")
+    expect_proven(call.returned_argument is None, "count_pairs returned the caller's dict `word_counts` itself")
 
 
 @exercise("count_pairs", weight=2, hint="Count each adjacent pair of every word (ids of any size), weighted "
                                         "by the word's frequency (0 included: no zero counts); an empty "
-                                        "dict gives {}; leave word_counts unchanged.")
+                                        "dict gives {}; leave word_counts unchanged.", broad=True)
 def test_count_pairs_matches_reference_on_random_words(student, reference):
     """Random word counts (ids of every size, frequency 0 and huge, no words): the reference's counts."""
     cases = count_pairs_cases(seed=21, n=50) + [(random_word_counts(seed),) for seed in range(3)]
@@ -124,7 +111,7 @@ def test_count_pairs_matches_reference_on_random_words(student, reference):
 def test_count_pairs_calls_are_independent(student, reference):
     """Calls in a row: each result depends only on its own arguments, not on earlier calls."""
     a, b = {(1, 2, 1, 2): 1}, {(1, 2): 5, (9, 9): 1}
-    expect_calls_in_a_row(student.count_pairs, reference.count_pairs, [(a,), (b,), (a,), (a,)], "count_pairs")
+    expect_independent_calls(student, reference, "count_pairs", [(a,), (b,), (a,), (a,)])
 
 
 # merge ----------------------------------------------------------------------------------------
@@ -147,7 +134,7 @@ def merge_cases(seed: int, n: int) -> list:
     return cases
 
 
-@exercise("merge", hint="Replace every occurrence of the pair, not only the first.")
+@exercise("merge", hint="Replace every occurrence of the pair, not only the first.", broad=True)
 def test_merge_replaces_every_occurrence(student):
     """Every occurrence of the pair is replaced."""
     expect_equal(student.merge([1, 2, 3, 1, 2], (1, 2), 9), [9, 3, 9])
@@ -177,8 +164,8 @@ def test_merge_respects_pair_order(student):
 def test_merge_leaves_input_unchanged(student):
     """The input list is not modified."""
     call = observe(student.merge, [4, 4, 1, 4, 4], (4, 4), 7)
-    expect(not call.changed, "merge changed the caller's list `ids` in place")
-    expect(call.returned_argument is None, "merge returned the caller's list `ids` itself, not a new list")
+    expect_proven(not call.changed, "merge changed the caller's list `ids` in place")
+    expect_proven(call.returned_argument is None, "merge returned the caller's list `ids` itself, not a new list")
 
 
 @exercise("merge", hint="Return a new list even when nothing is replaced (or ids is empty): returning "
@@ -187,7 +174,7 @@ def test_merge_returns_a_new_list_when_nothing_merges(student):
     """With no occurrence of the pair (or no ids at all), the result is still a new list."""
     for ids in ([4, 5, 6], [], [6]):
         call = observe(student.merge, ids, (6, 4), 9)
-        expect(call.returned_argument is None,
+        expect_proven(call.returned_argument is None,
                f"merge({ids}, (6, 4), 9) returned the caller's list `ids` itself, not a new list")
         expect_equal(call.result, ids, f"merge({ids}, (6, 4), 9)")
 
@@ -208,7 +195,7 @@ def test_merge_ids_with_several_digits(student):
 
 @exercise("merge", weight=2, hint="Scan the input ids left to right, replace each occurrence of the pair "
                                   "by new_id and jump past it; ids and new_id of any size; return a new "
-                                  "list and leave `ids` unchanged.")
+                                  "list and leave `ids` unchanged.", broad=True)
 def test_merge_matches_reference_on_random_ids(student, reference):
     """Random ids of every size, pairs that occur or not (runs, at the ends), empty ids: the reference's result."""
     expect_same_as_reference(student.merge, reference.merge, merge_cases(seed=22, n=70), "merge")
@@ -218,7 +205,7 @@ def test_merge_matches_reference_on_random_ids(student, reference):
 def test_merge_calls_are_independent(student, reference):
     """Calls in a row: each result depends only on its own arguments, not on earlier calls."""
     calls = [([1, 2, 1, 2], (1, 2), 3), ([5], (5, 5), 6), ([1, 2, 1, 2], (1, 2), 3), ([2, 2], (2, 2), 4)]
-    expect_calls_in_a_row(student.merge, reference.merge, calls, "merge")
+    expect_independent_calls(student, reference, "merge", calls)
 
 
 # train_bpe ------------------------------------------------------------------------------------
@@ -349,7 +336,7 @@ def test_train_bpe_validates_vocab_size_even_for_empty_text(student):
 
 
 @exercise("train_bpe", weight=3, hint="Check the tie-break, the frequency weighting and that "
-                                       "overlapping pairs count.")
+                                       "overlapping pairs count.", broad=True)
 def test_train_bpe_matches_reference_on_stories(student, reference):
     """Generated stories: the same 80 merges, in the same order, as the reference."""
     text = generate_text(3_000, seed=11)
@@ -357,7 +344,7 @@ def test_train_bpe_matches_reference_on_stories(student, reference):
                  "the merges in order")
 
 
-@exercise("train_bpe", weight=2, hint="Check the tie-break and the GPT-2 pre-tokenization.")
+@exercise("train_bpe", weight=2, hint="Check the tie-break and the GPT-2 pre-tokenization.", broad=True)
 def test_train_bpe_matches_reference_on_real_text(student, reference):
     """Python's documentation: the same 60 merges, in the same order, as the reference."""
     text = real_text(3_000)
@@ -368,7 +355,7 @@ def test_train_bpe_matches_reference_on_real_text(student, reference):
 @exercise("train_bpe", weight=2, hint="Pre-tokenize the text as given with GPT-2's pattern, start from its "
                                       "UTF-8 bytes (1 to 4 per character), weight by frequency, break ties "
                                       "by the smallest (a, b) tuple, stop when no pair is left; "
-                                      "vocab_size < 256 raises ValueError.")
+                                      "vocab_size < 256 raises ValueError.", broad=True)
 def test_train_bpe_matches_reference_on_random_text(student, reference):
     """Random short texts (every Unicode plane, BOM, numerals, empty text) and vocab sizes 255 to 10,000."""
     expect_same_as_reference(student.train_bpe, reference.train_bpe, train_bpe_cases(seed=23, n=25),
@@ -380,7 +367,7 @@ def test_train_bpe_calls_are_independent(student, reference):
     """Calls in a row: each result depends only on its own arguments, not on earlier calls."""
     text, other = "the cat and the hat", "aaab aaab"
     calls = [(text, 260), (text, 300), (other, 259), (text, 258), (text, 260)]
-    expect_calls_in_a_row(student.train_bpe, reference.train_bpe, calls, "train_bpe", ordered=True)
+    expect_independent_calls(student, reference, "train_bpe", calls, ordered=True)
 
 
 # apply_merges ---------------------------------------------------------------------------------
@@ -437,7 +424,7 @@ def apply_merges_cases(seed: int, n: int, reference) -> list:
 
 
 @exercise("apply_merges", weight=2, hint="Apply the pair with the LOWEST merged id (the earliest learned) "
-                                         "first, wherever it is; not the leftmost pair.")
+                                         "first, wherever it is; not the leftmost pair.", broad=True)
 def test_apply_merges_follows_rank_order(student):
     """The earliest-learned merge applies first, even if another pair is further left."""
     expect_equal(student.apply_merges([97, 98, 99], {(98, 99): 256, (97, 98): 257}), [97, 256])
@@ -500,7 +487,7 @@ def test_apply_merges_returns_a_new_list(student):
         expect_equal(call.result, ids, f"apply_merges({ids}, {{(97, 97): 256}})")
 
 
-@exercise("apply_merges", weight=3, hint="Apply merges in rank order until none applies.")
+@exercise("apply_merges", weight=3, hint="Apply merges in rank order until none applies.", broad=True)
 def test_apply_merges_matches_reference(student, reference):
     """Every pre-token of a story: the same ids as the reference."""
     merges = reference.train_bpe(generate_text(4_000, seed=5), 400)
@@ -511,7 +498,8 @@ def test_apply_merges_matches_reference(student, reference):
 
 @exercise("apply_merges", weight=2, hint="Repeatedly merge every occurrence of the pair with the lowest "
                                          "merged id (ids and merged ids of any size, not contiguous) until "
-                                         "no pair is in `merges`; return a new list; change neither argument.")
+                                         "no pair is in `merges`; return a new list; change neither argument.",
+          broad=True)
 def test_apply_merges_matches_reference_on_random_tables(student, reference):
     """Random merge tables (ids of every size, shuffled, gaps) and learned ones on Unicode text."""
     expect_same_as_reference(student.apply_merges, reference.apply_merges,
@@ -523,7 +511,7 @@ def test_apply_merges_calls_are_independent(student, reference):
     """Calls in a row: each result depends only on its own arguments, not on earlier calls."""
     ids, first, second = [1, 2, 3], {(1, 2): 256}, {(2, 3): 256}
     calls = [(ids, first), (ids, second), (ids, {}), (ids, first)]
-    expect_calls_in_a_row(student.apply_merges, reference.apply_merges, calls, "apply_merges")
+    expect_independent_calls(student, reference, "apply_merges", calls)
 
 
 # decode ---------------------------------------------------------------------------------------
@@ -563,7 +551,7 @@ def test_decode_joins_token_bytes(student):
 
 
 @exercise("decode", weight=2, hint="Join ALL the bytes first, then decode once: a character can be "
-                                   "split across two tokens.")
+                                   "split across two tokens.", broad=True)
 def test_decode_joins_before_decoding(student):
     """A character split across two tokens comes back whole."""
     expect_equal(student.decode([0, 1, 2], {0: b"caf", 1: b"\xc3", 2: b"\xa9"}), "café")
@@ -615,7 +603,7 @@ def test_decode_empty(student):
     expect_equal(student.decode([], {0: b"a"}), "")
 
 
-@exercise("decode", weight=2, hint="Join the bytes of every id, then decode UTF-8 once.")
+@exercise("decode", weight=2, hint="Join the bytes of every id, then decode UTF-8 once.", broad=True)
 def test_decode_inverts_reference_encode(student, reference):
     """Text encoded by the reference tokenizer decodes back exactly."""
     tokenizer = reference.BPETokenizer(reference.train_bpe(generate_text(3_000, seed=2), 330))
@@ -624,7 +612,7 @@ def test_decode_inverts_reference_encode(student, reference):
 
 
 @exercise("decode", weight=2, hint="Join the bytes of all the ids (any ids, any bytes), then decode once "
-                                   "with bytes.decode('utf-8', errors='replace'); change neither argument.")
+                                   "with bytes.decode('utf-8', errors='replace'); change neither argument.", broad=True)
 def test_decode_matches_reference_on_random_bytes(student, reference):
     """Random vocabularies (partial characters, invalid bytes, every plane, ids of every size)."""
     expect_same_as_reference(student.decode, reference.decode, decode_cases(seed=25, n=60), "decode")
@@ -635,7 +623,7 @@ def test_decode_calls_are_independent(student, reference):
     """Calls in a row: each result depends only on its own arguments, not on earlier calls."""
     first, second = {0: b"ab", 1: b"c"}, {0: b"\xc3\xa9", 1: b"!"}
     calls = [([0, 1], first), ([0, 1], second), ([1, 0], first), ([0, 1], second)]
-    expect_calls_in_a_row(student.decode, reference.decode, calls, "decode")
+    expect_independent_calls(student, reference, "decode", calls)
 
 
 # split_special --------------------------------------------------------------------------------
@@ -665,7 +653,7 @@ def split_special_cases(seed: int, n: int) -> list:
     return cases
 
 
-@exercise("split_special", hint="Keep each special token as its own item between the text pieces.")
+@exercise("split_special", hint="Keep each special token as its own item between the text pieces.", broad=True)
 def test_split_special_separates_special_tokens(student):
     """A special token becomes its own item."""
     expect_equal(student.split_special("Hi<|endoftext|>Bye", EOT), ["Hi", "<|endoftext|>", "Bye"])
@@ -737,7 +725,7 @@ def test_split_special_is_case_sensitive(student):
 @exercise("split_special", weight=2, hint="Split at every special string (escaped, case-sensitive), scanning "
                                           "left to right with the longest special first at a position; keep "
                                           "the specials and every non-empty piece; leave special_tokens "
-                                          "unchanged.")
+                                          "unchanged.", broad=True)
 def test_split_special_matches_reference_on_random_text(student, reference):
     """Random Unicode text with specials, their case variants and fragments, metacharacters, overlaps."""
     expect_same_as_reference(student.split_special, reference.split_special, split_special_cases(seed=26, n=60),
@@ -749,5 +737,5 @@ def test_split_special_calls_are_independent(student, reference):
     """Calls in a row: each result depends only on its own arguments, not on earlier calls."""
     text = "a<|x|>b[y]c"
     calls = [(text, {"<|x|>": 1}), (text, {"[y]": 2}), (text, {}), (text, {"<|x|>": 1, "[y]": 2})]
-    expect_calls_in_a_row(student.split_special, reference.split_special, calls, "split_special")
+    expect_independent_calls(student, reference, "split_special", calls)
 

@@ -20,7 +20,8 @@ import torch
 import torch.nn as nn
 
 from autograder import generators
-from autograder.checking import Case, expect, expect_close, expect_equal, expect_same_as_reference, exercise
+from autograder.checking import (Case, expect, expect_close, expect_equal, expect_proven, expect_same_as_reference,
+                                 exercise)
 from autograder.remote import is_a, kind_of, observe, probe
 
 def closed_form_pe(seq_len: int, d_model: int, base: float = 10000.0, start: int = 0) -> torch.Tensor:
@@ -275,7 +276,7 @@ def token_cases(seed: int, count: int, gradient: bool = False) -> list:
                                            "empty included), in the weight's dtype (float64 after .double()), "
                                            "the same in train and eval mode (no dropout), zero vectors exactly "
                                            "where ids == padding_idx (padding_idx may be 0 or vocab_size - 1), "
-                                           "and it must not change ids in place.")
+                                           "and it must not change ids in place.", broad=True)
 def test_token_embedding_same_as_reference_everywhere(student, reference):
     """Differential: forward(ids) equals the reference's on 45 seeded cases (0-D to 4-D and empty ids,
     vocabularies 1 to 70,000, padding_idx None / 0 / last / inside, float32 and float64, train and eval);
@@ -288,7 +289,7 @@ def test_token_embedding_same_as_reference_everywhere(student, reference):
 
 @exercise("TokenEmbedding", weight=2, hint="The output must stay connected to self.weight: no .data, .detach() "
                                            "or torch.no_grad() in forward. Each looked-up row then receives the "
-                                           "sum of the gradients of its uses, the padding row none.")
+                                           "sum of the gradients of its uses, the padding row none.", broad=True)
 def test_token_embedding_gradient_same_as_reference(student, reference):
     """Differential: the weight's gradient after backward equals the reference's (repeated ids summed,
     nothing for the padding row), on 17 seeded cases."""
@@ -346,8 +347,8 @@ def test_token_embedding_does_not_change_ids(student):
     embedding = student.TokenEmbedding(6, 3, padding_idx=2)
     ids = torch.tensor([[2, 5, 2, 0], [1, 2, 4, 3]])
     call = observe(embedding, ids)
-    expect(not call.changed, "forward changed the caller's ids in place")
-    expect(call.returned_argument is None, "forward returned ids itself")
+    expect_proven(not call.changed, "forward changed the caller's ids in place")
+    expect_proven(call.returned_argument is None, "forward returned ids itself")
 
 
 def gradient_of_padding_zero(embedding, ids):
@@ -425,7 +426,8 @@ def test_pe_shape_and_default_dtype(student):
 
 @exercise("sinusoidal_position_encoding", weight=3, hint="PE[pos, 2i] = sin(pos / base**(2i/d_model)), "
                                                          "PE[pos, 2i+1] = cos(same angle): check the exponent "
-                                                         "2i/d_model and its sign, and that positions start at 0.")
+                                                         "2i/d_model and its sign, and that positions start at 0.",
+          broad=True)
 def test_pe_matches_closed_form(student):
     """seq_len 37, d_model 14 (float32): the closed form of "Attention Is All You Need"."""
     expect_close(student.sinusoidal_position_encoding(37, 14), closed_form_pe(37, 14), atol=1e-5)
@@ -534,7 +536,7 @@ def pe_cases(seed: int, count: int) -> list:
                                                          "raises ValueError, `base` and `dtype` are used in every "
                                                          "combination (a cache must be keyed on all four "
                                                          "arguments) and the result has the requested dtype "
-                                                         "(float16, bfloat16, float32, float64).")
+                                                         "(float16, bfloat16, float32, float64).", broad=True)
 def test_pe_same_as_reference_everywhere(student, reference):
     """Differential: equals the reference on 50 seeded cases (seq_len 0 to 4,000, d_model 1 to 64, bases 2
     to 1e6, float16 / bfloat16 / float32 / float64, options combined), within each dtype's rounding."""
@@ -610,7 +612,7 @@ def test_shift_shape_and_dtype(student):
 
 @exercise("relative_shift_matrix", weight=3, hint="M_k @ PE[pos] must equal PE[pos + k]. A 2x2 block "
                                                   "[[cos kw, sin kw], [-sin kw, cos kw]] acts on (sin, cos); "
-                                                  "its transpose moves to pos - k instead.")
+                                                  "its transpose moves to pos - k instead.", broad=True)
 def test_shift_moves_every_position_by_k(student):
     """d_model 12, k = 5: M_k PE[pos] = PE[pos + k] for positions 0..59 (closed-form float64 PE)."""
     pe = closed_form_pe(65, 12)
@@ -678,7 +680,7 @@ def shift_cases(seed: int, count: int) -> list:
 @exercise("relative_shift_matrix", weight=2, hint="Same as the closed form everywhere: any integer k (negative, "
                                                   "five digits), every even d_model from 2, ValueError for every "
                                                   "odd d_model (1 too), `base` used on every path and in every "
-                                                  "cache key, float64 throughout.")
+                                                  "cache key, float64 throughout.", broad=True)
 def test_shift_same_as_reference_everywhere(student, reference):
     """Differential: equals the reference to 1e-9 on 58 seeded cases (k up to ±99,999, d_model 1 to 64,
     bases 2 to 1e6, the same sizes with other bases and signs)."""
@@ -725,7 +727,7 @@ def test_ewp_output_shape(student):
 
 @exercise("EmbeddingWithPosition", weight=3, hint="out[b, t] = token(ids[b, t]) + pe[t]: the position is "
                                                   "t along the sequence length, 0 .. T-1 (not 1 .. T, not "
-                                                  "the batch index), no scaling.")
+                                                  "the batch index), no scaling.", broad=True)
 def test_ewp_values_without_padding(student):
     """No padding (B 2, T 9, d_model 10): token.weight[ids] + the closed-form sinusoidal encoding."""
     layer = student.EmbeddingWithPosition(30, 10, 16, 0)
@@ -893,7 +895,7 @@ def ewp_cases(seed: int, count: int, gradient: bool = False) -> list:
                                                   "for every (B, T): empty batches and sequences too, pad_id 0 or "
                                                   "vocab_size - 1, padding anywhere; T > max_len raises ValueError; "
                                                   "the module's dtype (float64 after .double()); the same in train "
-                                                  "and eval mode (no dropout); ids left unchanged.")
+                                                  "and eval mode (no dropout); ids left unchanged.", broad=True)
 def test_ewp_same_as_reference_everywhere(student, reference):
     """Differential: forward(ids) equals the reference's on 45 seeded cases (B 0 to 3, T 0 to max_len + 1,
     padding left / right / middle / everywhere, pad_id 0 / last / inside, float32 and float64, train and
@@ -907,7 +909,7 @@ def test_ewp_same_as_reference_everywhere(student, reference):
 
 @exercise("EmbeddingWithPosition", hint="The output must stay connected to token.weight: no .data, .detach() "
                                         "or torch.no_grad() in forward, so that training updates the token table "
-                                        "(the padding row gets no gradient).")
+                                        "(the padding row gets no gradient).", broad=True)
 def test_ewp_gradient_same_as_reference(student, reference):
     """Differential: token.weight's gradient after backward equals the reference's on 12 seeded cases."""
     mine = probe(student, embedding_with_position_driver, student.EmbeddingWithPosition)
@@ -925,8 +927,8 @@ def test_ewp_does_not_change_ids(student):
     layer = student.EmbeddingWithPosition(9, 4, 6, 3)
     ids = torch.tensor([[3, 3, 5, 1], [2, 3, 8, 3]])
     call = observe(layer, ids)
-    expect(not call.changed, "forward changed the caller's ids in place")
-    expect(call.returned_argument is None, "forward returned ids itself")
+    expect_proven(not call.changed, "forward changed the caller's ids in place")
+    expect_proven(call.returned_argument is None, "forward returned ids itself")
 
 
 @exercise("EmbeddingWithPosition", hint="The output's dtype is the module's: after .double() (which converts "
@@ -1194,7 +1196,7 @@ def tie_cases(seed: int, count: int) -> list:
                                         "head.weight becomes the embedding's own Parameter, the embedding and the "
                                         "bias stay as they were, the model counts one weight, the gradient is "
                                         "the sum of both uses, nothing is returned; any shape mismatch (vocabulary "
-                                        "or d_model, transposed) raises ValueError.")
+                                        "or d_model, transposed) raises ValueError.", broad=True)
 def test_tie_same_as_reference_everywhere(student, reference):
     """Differential: the same facts as the reference's on 31 seeded cases (vocabularies 1 to 300, d_model 1 to
     8, heads of every wrong shape, with and without bias, three kinds of embedding)."""

@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from autograder import generators
-from autograder.checking import (Case, CheckFailed, exercise, expect, expect_close, expect_equal,
-                                 expect_same_as_reference)
+from autograder.checking import (Case, CheckFailed, ProvenBug, exercise, expect, expect_close, expect_equal,
+                                 expect_proven, expect_same_as_reference)
 from autograder.remote import Remote, is_a, kind_of, observe, probe
 
 ATOL = 1e-10
@@ -172,13 +172,18 @@ def module_cases(rng, shapes, d_model, dtype=torch.float64, **kwargs):
     return cases
 
 
-def pair_in_mode(student, reference, name, sizes, seed=0, train=False):
-    """pair(), then both modules in train mode when `train` (dropout, if any, active)."""
-    mine, ref = pair(student, reference, name, sizes, seed)
-    if train:
-        mine.train()
-        ref.train()
-    return mine, ref
+def expect_same_in_train_and_eval(module, cases, what):
+    """The learner's module gives the same outputs in train mode as in eval mode (no dropout): a
+    difference proves something depends on self.training, whatever the rest computes."""
+    for case in cases:
+        module.train()
+        in_train = module(*case.args, **case.kwargs)
+        module.eval()
+        in_eval = module(*case.args, **case.kwargs)
+        try:
+            same_values(in_train, in_eval, f"{what}{case}: train mode vs eval mode")
+        except CheckFailed as difference:
+            raise ProvenBug(str(difference)) from None
 
 
 def module_gradients(module, args, kwargs, output_weights):
@@ -292,7 +297,7 @@ SDPA = "scaled_dot_product_attention"
 
 
 @exercise(SDPA, hint="Return a tuple (output, weights): output (..., T_q, d_v) = weights @ v, "
-                     "weights (..., T_q, T_k).")
+                     "weights (..., T_q, T_k).", broad=True)
 def test_sdpa_returns_output_and_weights(student):
     """Returns (output, weights) with shapes (..., T_q, d_v) and (..., T_q, T_k)."""
     q, k, v = randn(2, 3, 4, 5, seed=1), randn(2, 3, 6, 5, seed=2), randn(2, 3, 6, 7, seed=3)
@@ -351,7 +356,7 @@ def test_sdpa_broadcasts_mask(student):
 
 
 @exercise(SDPA, weight=2, hint="Compare with softmax(q @ k.transpose(-2, -1) / sqrt(d_k)) @ v; "
-                               "transpose the last two axes of k, and accept non-contiguous inputs.")
+                               "transpose the last two axes of k, and accept non-contiguous inputs.", broad=True)
 def test_sdpa_matches_reference_on_odd_shapes(student, reference):
     """Batch 1, a head size of 7, non-contiguous q/k/v, sequence length 1: same as the reference."""
     for T in (6, 1):
@@ -447,7 +452,7 @@ def attention_gradients(function, q, k, v, mask, g_out, g_weights):
                                "with -inf where the mask is False) @ v: for ANY leading dimensions "
                                "(none, or several that broadcast like in @), every mask shape that "
                                "broadcasts to (..., T_q, T_k), T_q != T_k, d_k != d_v, float32 and "
-                               "float64, and large scores.")
+                               "float64, and large scores.", broad=True)
 def test_sdpa_matches_reference_on_random_inputs(student, reference):
     """60 seeded inputs (2-D to 5-D, broadcasting, every mask shape, float32 and float64): the reference's
     output and weights, smallest input first."""
@@ -538,7 +543,7 @@ def test_sdpa_leaves_its_arguments_unchanged(student, reference):
 
 @exercise(SDPA, weight=2, hint="Training backpropagates through attention: the gradient must reach q, k "
                                "and v through the weights. No .detach(), no torch.no_grad(), no .data, "
-                               "and change no input (nor a tensor autograd still needs) in place.")
+                               "and change no input (nor a tensor autograd still needs) in place.", broad=True)
 def test_sdpa_gradients_match_reference(student, reference):
     """The gradients of q, k and v (through the output AND the weights) equal the reference's."""
     q, k, v = randn(2, 4, 3, seed=113), randn(2, 5, 3, seed=114), randn(2, 5, 2, seed=115)
@@ -604,7 +609,7 @@ def edited_then_asked_again(causal_mask, T):
 @exercise("causal_mask", weight=2, hint="mask[i, j] = (j <= i) for every T, e.g. "
                                         "torch.ones(T, T, dtype=torch.bool, device=device).tril(); "
                                         "no size limit (a precomputed mask of fixed size fails for "
-                                        "long sequences).")
+                                        "long sequences).", broad=True)
 def test_causal_mask_matches_reference_for_many_lengths(student, reference):
     """T = 1 ... 12, 31, 64 and 300, with and without device='cpu': the reference's mask."""
     cases = [Shown((T,), {}, f"({T})") for T in [*range(1, 13), 31, 64, 300]]
@@ -661,7 +666,7 @@ def test_mha_parameters(student):
 
 
 @exercise(MHA, weight=2, hint="The columns of qkv(x) are [q | k | v] in this order (split(d_model, "
-                              "dim=-1)); then causal attention; then self.proj.")
+                              "dim=-1)); then causal attention; then self.proj.", broad=True)
 def test_mha_one_head_uses_q_k_v_columns_in_order(student, reference):
     """One head: proj(causal attention of the [q | k | v] columns of qkv(x))."""
     mine, ref = pair(student, reference, MHA, dict(d_model=6, n_head=1))
@@ -674,7 +679,7 @@ def test_mha_one_head_uses_q_k_v_columns_in_order(student, reference):
 
 @exercise(MHA, weight=3, hint="Split heads with .view(B, T, n_head, head_dim).transpose(1, 2) (a view "
                               "straight to (B, n_head, T, head_dim) mixes positions and heads), scale "
-                              "by sqrt(head_dim), and merge with .transpose(1, 2).reshape(B, T, d_model).")
+                              "by sqrt(head_dim), and merge with .transpose(1, 2).reshape(B, T, d_model).", broad=True)
 def test_mha_several_heads_match_reference(student, reference):
     """Three heads of size 4: same output as the reference."""
     mine, ref = pair(student, reference, MHA, dict(d_model=12, n_head=3))
@@ -684,7 +689,7 @@ def test_mha_several_heads_match_reference(student, reference):
 
 
 @exercise(MHA, weight=2, hint="head_dim = d_model // n_head need not be a power of two, and T may be 1: "
-                              "take B and T from x.shape, never from the config.")
+                              "take B and T from x.shape, never from the config.", broad=True)
 def test_mha_odd_head_size_batch_one_length_one(student, reference):
     """Batch 1, heads of size 5, T = 7 and T = 1: same as the reference."""
     mine, ref = pair(student, reference, MHA, dict(d_model=15, n_head=3), seed=1)
@@ -749,7 +754,7 @@ def mha_configs():
 
 @exercise(MHA, weight=3, hint="Compare with proj(merge(attention of the heads of qkv(x))) for one to four "
                               "heads of size 1 to 5, T = 1 ... block_size, batch 1 to 3, with and without "
-                              "return_weights; x must be left unchanged.")
+                              "return_weights; x must be left unchanged.", broad=True)
 def test_mha_matches_reference_on_random_configs(student, reference):
     """Six configs (heads of size 1 to 5), random shapes, return_weights True and False: the reference's
     results, smallest input first."""
@@ -768,12 +773,11 @@ def test_mha_matches_reference_on_random_configs(student, reference):
                               "weights must be the reference's, and two calls give the same result. "
                               "Remove nn.Dropout / F.dropout from the attention.")
 def test_mha_train_mode_has_no_dropout(student, reference):
-    """In train mode (dropout active, if any), y and the weights equal the reference's."""
-    mine, ref = pair_in_mode(student, reference, MHA, dict(d_model=12, n_head=3), seed=201, train=True)
+    """In train mode, y and the weights are what eval mode gives (no dropout)."""
+    mine, _ = pair(student, reference, MHA, dict(d_model=12, n_head=3), seed=201)
     rng = random.Random(201)
     cases = module_cases(rng, [(2, 6), (2, 6)], 12) + module_cases(rng, [(3, 5)], 12, return_weights=True)
-    with torch.no_grad():
-        expect_same_as_reference(mine, ref, cases, "MultiHeadAttention in train mode", compare=same_values)
+    expect_same_in_train_and_eval(mine, cases, "MultiHeadAttention")
 
 
 @exercise(MHA, hint="No other parameters or buffers: not even a non-persistent causal-mask buffer "
@@ -809,7 +813,7 @@ def test_mha_keeps_n_head(student):
 
 @exercise(MHA, weight=2, hint="Training backpropagates through the attention: change no view of qkv's "
                               "output in place (q *= scale after split/view/transpose fails under "
-                              "autograd; write q = q * scale), no .detach() or torch.no_grad().")
+                              "autograd; write q = q * scale), no .detach() or torch.no_grad().", broad=True)
 def test_mha_gradients_match_reference(student, reference):
     """The gradients of x and of every parameter (through y and the weights) equal the reference's."""
     mine, ref = pair(student, reference, MHA, dict(d_model=15, n_head=3), seed=202)
@@ -849,7 +853,7 @@ def test_feed_forward_uses_tanh_gelu(student):
 
 
 @exercise("FeedForward", weight=2, hint="The order is fc, then GELU (tanh), then proj: "
-                                        "self.proj(F.gelu(self.fc(x), approximate='tanh')).")
+                                        "self.proj(F.gelu(self.fc(x), approximate='tanh')).", broad=True)
 def test_feed_forward_matches_reference(student, reference):
     """Random weights, batch 1, T = 1 and a non-contiguous input: same as the reference."""
     mine, ref = pair(student, reference, "FeedForward", dict(d_model=10, n_head=2))
@@ -861,7 +865,7 @@ def test_feed_forward_matches_reference(student, reference):
 @exercise("FeedForward", weight=2, hint="'For any leading dimensions': x of shape (d_model,), (N, d_model), "
                                         "(B, T, d_model) or (A, B, T, d_model). nn.Linear and F.gelu "
                                         "handle them all: never unpack x.shape into B, T, C. Leave x "
-                                        "unchanged.")
+                                        "unchanged.", broad=True)
 def test_feed_forward_any_leading_dimensions(student, reference):
     """1-D to 4-D inputs, float64 and float32, x left unchanged: the reference's outputs, smallest first."""
     mine, ref = pair(student, reference, "FeedForward", dict(d_model=6, n_head=2), seed=300)
@@ -881,17 +885,14 @@ def test_feed_forward_any_leading_dimensions(student, reference):
 @exercise("FeedForward", weight=2, hint="No dropout anywhere (the text): in train mode too the output must "
                                         "be proj(GELU_tanh(fc(x))) exactly. Remove nn.Dropout / F.dropout.")
 def test_feed_forward_train_mode_has_no_dropout(student, reference):
-    """In train mode (dropout active, if any), the outputs equal the reference's."""
-    mine, ref = pair_in_mode(student, reference, "FeedForward", dict(d_model=8, n_head=2), seed=302, train=True)
-    rng = random.Random(302)
-    with torch.no_grad():
-        expect_same_as_reference(mine, ref, module_cases(rng, [(2, 5), (2, 5), (3, 4)], 8),
-                                 "FeedForward in train mode", compare=same_values)
+    """In train mode, the outputs are what eval mode gives (no dropout)."""
+    mine, _ = pair(student, reference, "FeedForward", dict(d_model=8, n_head=2), seed=302)
+    expect_same_in_train_and_eval(mine, module_cases(random.Random(302), [(2, 5), (2, 5), (3, 4)], 8), "FeedForward")
 
 
 @exercise("FeedForward", weight=2, hint="Training backpropagates through the MLP: compute GELU out of place "
                                         "(h * gate, not h.mul_(gate)): changing fc's output in place, "
-                                        "which autograd still needs, makes backward fail.")
+                                        "which autograd still needs, makes backward fail.", broad=True)
 def test_feed_forward_gradients_match_reference(student, reference):
     """The gradients of x and of every parameter equal the reference's."""
     mine, ref = pair(student, reference, "FeedForward", dict(d_model=6, n_head=2), seed=303)
@@ -955,7 +956,7 @@ def test_block_mlp_after_attention(student, reference):
 
 
 @exercise(BLOCK, weight=3, hint="x = x + attn(ln1(x)), then x = x + mlp(ln2(x)): the MLP branch reads "
-                                "the stream after the attention residual, through ln2 (not ln1).")
+                                "the stream after the attention residual, through ln2 (not ln1).", broad=True)
 def test_block_matches_reference(student, reference):
     """Batch 1 with heads of size 5, T = 1, and a non-contiguous input: same as the reference."""
     mine, ref = pair(student, reference, BLOCK, dict(d_model=15, n_head=3), seed=3)
@@ -965,7 +966,7 @@ def test_block_matches_reference(student, reference):
 
 
 @exercise(BLOCK, weight=2, hint="x = x + attn(ln1(x)); x = x + mlp(ln2(x)), for one to four heads, "
-                                "T = 1 ... block_size and batch 1 to 3, with x left unchanged.")
+                                "T = 1 ... block_size and batch 1 to 3, with x left unchanged.", broad=True)
 def test_block_matches_reference_on_random_configs(student, reference):
     """Four configs, random shapes: the reference's outputs, smallest input first."""
     rng = random.Random(400)
@@ -985,24 +986,23 @@ def test_block_leaves_its_input_unchanged(student, reference):
     """The block changes nothing in x and returns a new tensor."""
     mine, _ = pair(student, reference, BLOCK, dict(d_model=12, n_head=3), seed=401)
     call = observe(mine, randn(2, 4, 12, seed=402))
-    expect(not call.changed, "the block changed its input x in place; leave the caller's tensor as it was")
-    expect(call.returned_argument is None, "the block returned its input x itself; return a new tensor")
+    expect_proven(not call.changed, "the block changed its input x in place; leave the caller's tensor as it was")
+    expect_proven(call.returned_argument is None, "the block returned its input x itself; return a new tensor")
 
 
 @exercise(BLOCK, weight=2, hint="No dropout anywhere (the text): in train mode too the block must compute "
                                 "x + attn(ln1(x)), then + mlp(ln2(.)) exactly. Remove nn.Dropout.")
 def test_block_train_mode_has_no_dropout(student, reference):
-    """In train mode (dropout active, if any), the outputs equal the reference's."""
-    mine, ref = pair_in_mode(student, reference, BLOCK, dict(d_model=12, n_head=3), seed=403, train=True)
-    rng = random.Random(403)
-    with torch.no_grad():
-        expect_same_as_reference(mine, ref, module_cases(rng, [(2, 5), (2, 5), (1, 3)], 12),
-                                 "TransformerBlock in train mode", compare=same_values)
+    """In train mode, the outputs are what eval mode gives (no dropout)."""
+    mine, _ = pair(student, reference, BLOCK, dict(d_model=12, n_head=3), seed=403)
+    expect_same_in_train_and_eval(mine, module_cases(random.Random(403), [(2, 5), (2, 5), (1, 3)], 12),
+                                  "TransformerBlock")
 
 
 @exercise(BLOCK, weight=2, hint="Training backpropagates through the block: add the residuals out of "
                                 "place (x = x + ...), not x += ... in place, even on a clone: LayerNorm "
-                                "keeps its input for backward, and changing it in place makes backward fail.")
+                                "keeps its input for backward, and changing it in place makes backward fail.",
+          broad=True)
 def test_block_gradients_match_reference(student, reference):
     """The gradients of x and of every parameter equal the reference's."""
     mine, ref = pair(student, reference, BLOCK, dict(d_model=10, n_head=2), seed=404)
@@ -1053,7 +1053,7 @@ def test_minigpt_head_is_tied(student):
 
 
 @exercise("MiniGPT", weight=3, hint="x = tok_emb(idx) + pos_emb(arange(T)), every block in order, "
-                                    "then the final LayerNorm ln_f, then head.")
+                                    "then the final LayerNorm ln_f, then head.", broad=True)
 def test_minigpt_logits_match_reference(student, reference):
     """Random ids, batch 2, heads of size 5: the reference's logits."""
     mine, ref = pair(student, reference, "MiniGPT", {})
@@ -1063,7 +1063,7 @@ def test_minigpt_logits_match_reference(student, reference):
 
 
 @exercise("MiniGPT", weight=2, hint="Batch 1 and T = 1 work too, and T = block_size uses every "
-                                    "position embedding: positions are torch.arange(T) (0 ... T-1).")
+                                    "position embedding: positions are torch.arange(T) (0 ... T-1).", broad=True)
 def test_minigpt_batch_one_length_one_and_full_block(student, reference):
     """Batch 1 with T = 1 and T = block_size: the reference's logits."""
     mine, ref = pair(student, reference, "MiniGPT", dict(n_layer=1, n_head=1, d_model=7), seed=1)
@@ -1138,7 +1138,7 @@ def minigpt_cases(rng, vocab_size, block_size, count):
 @exercise("MiniGPT", weight=3, hint="logits = head(ln_f(blocks(tok_emb(idx) + pos_emb(arange(T))))), loss "
                                     "the shifted mean cross-entropy (targets -100 ignored), for vocabularies "
                                     "of 13 to 1000 ids, 0 to 2 layers, T = 1 ... block_size, batch 1 to 3; "
-                                    "idx and targets left unchanged.")
+                                    "idx and targets left unchanged.", broad=True)
 def test_minigpt_matches_reference_on_random_configs(student, reference):
     """Four configs (ids up to 999, no layer to two), random idx and targets: the reference's logits and
     loss, smallest input first."""
@@ -1164,18 +1164,16 @@ def test_minigpt_leaves_idx_and_targets_unchanged(student, reference):
     idx = torch.randint(13, (2, 7), generator=gen(501))
     targets = torch.randint(13, (2, 7), generator=gen(502))
     call = observe(mine, idx, targets)
-    expect(not call.changed, f"forward changed its argument {'idx' if 0 in call.changed else 'targets'} in place")
+    expect_proven(not call.changed, f"forward changed its argument {'idx' if 0 in call.changed else 'targets'} in place")
 
 
 @exercise("MiniGPT", weight=2, hint="No dropout anywhere (the text): in train mode too, the logits and the "
                                     "loss must be the reference's. Remove nn.Dropout from the embeddings "
                                     "and blocks.")
 def test_minigpt_train_mode_has_no_dropout(student, reference):
-    """In train mode (dropout active, if any), the logits and the loss equal the reference's."""
-    mine, ref = pair_in_mode(student, reference, "MiniGPT", {}, seed=503, train=True)
-    with torch.no_grad():
-        expect_same_as_reference(mine, ref, minigpt_cases(random.Random(503), 13, 9, 3),
-                                 "MiniGPT in train mode", compare=same_values)
+    """In train mode, the logits and the loss are what eval mode gives (no dropout)."""
+    mine, _ = pair(student, reference, "MiniGPT", {}, seed=503)
+    expect_same_in_train_and_eval(mine, minigpt_cases(random.Random(503), 13, 9, 3), "MiniGPT")
 
 
 @exercise("MiniGPT", weight=2, hint="Return the loss as a 0-dim tensor that carries the gradient (what "
@@ -1243,7 +1241,7 @@ def test_minigpt_keeps_config(student):
 
 @exercise("MiniGPT", weight=2, hint="Training backpropagates the loss to every parameter: no .item(), "
                                     ".detach() or in-place change of a tensor autograd needs; the tied "
-                                    "weight gets the gradients of both tok_emb and head.")
+                                    "weight gets the gradients of both tok_emb and head.", broad=True)
 def test_minigpt_gradients_match_reference(student, reference):
     """The gradient of the loss (and of the logits) reaches every parameter as in the reference."""
     mine, ref = pair(student, reference, "MiniGPT", dict(n_layer=1), seed=505)
@@ -1276,7 +1274,7 @@ def numpy_item(value):
 
 
 @exercise("count_parameters", weight=2, hint="GPT-2 small has 124,439,808: V*d + block_size*d + "
-                                             "n_layer*(12*d*d + 13*d) + 2*d; the tied head adds nothing.")
+                                             "n_layer*(12*d*d + 13*d) + 2*d; the tied head adds nothing.", broad=True)
 def test_count_parameters_gpt2_small(student):
     """GPT-2 small (50257, 1024, 12 layers, 12 heads, 768): 124,439,808."""
     expect_equal(count(student, 50257, 1024, 12, 12, 768), 124_439_808, "count_parameters(GPT-2 small)")
@@ -1355,7 +1353,7 @@ def config_fields(cfg):
                                              "arithmetic (a division or a float loses exactness: int(d * d * "
                                              "(12 + 13 / d)) is off by one for d = 51), and every field of the "
                                              "config counts: a cache keyed on only some of them returns a "
-                                             "stale count.")
+                                             "stale count.", broad=True)
 def test_count_parameters_matches_reference_on_many_configs(student, reference):
     """44 seeded configs (d_model 1 to 99, vocabularies up to 10^6, configs differing in one field): the
     reference's count, smallest first."""
