@@ -122,11 +122,11 @@ def expect_same_as_reference(student_function, reference_function, cases, what: 
             raise CheckFailed(f"{shown}: {error.description}") from None
         expect(raised is None, f"{shown} should raise {getattr(raised, '__name__', '')}, returned {short(call.result)}")
         if guard:
-            expect_proven(not call.changed, f"{shown} changed its argument "
-                                            f"{call.changed[0] + 1 if call.changed else ''} in place; leave the "
-                                            "caller's data as it was")
-            expect_proven(call.returned_argument is None, f"{shown} returned its argument "
-                                                          f"{(call.returned_argument or 0) + 1} itself; return a new object")
+            changed, returned = call.changed[0] + 1 if call.changed else "", (call.returned_argument or 0) + 1
+            expect_proven(not call.changed,
+                          f"{shown} changed its argument {changed} in place; leave the caller's data as it was")
+            expect_proven(call.returned_argument is None,
+                          f"{shown} returned its argument {returned} itself; return a new object")
         compare(call.result, expected, shown)
 
 

@@ -21,7 +21,7 @@ from autograder.course import CHECKS, checks_file, source_notebook
 from autograder.notebook import (LearnerCode, MissingDefinition, NotebookError, exercise_points, learner_cells,
                                  load_reference, read_code_cells)
 from autograder.remote import ExerciseWorker, LearnerError, MissingName, TimedOut, WorkerGone
-from autograder.sandbox import Sandbox, modules_to_preload
+from autograder.sandbox import WORKER_LIMITS, Sandbox, modules_to_preload
 
 CHECK_SECONDS = 10
 
@@ -101,7 +101,7 @@ class GradingPlugin:
             self.sandbox = self._new_sandbox("subprocess" if self.sandbox_mode == "fork" else self.sandbox_mode)
         start = {"exercise": exercise, "cells": self.cells, "reference_cells": reference_cells(self.assignment, exercise),
                  "other_exercises": [e for e in self.exercises if e != exercise],
-                 "limits": _worker_limits()}
+                 "limits": dict(WORKER_LIMITS)}
         self.current = (exercise, Student(ExerciseWorker(self.sandbox, start)))
         if not self.reported_problems:
             self.reported_problems = True
@@ -161,11 +161,6 @@ def reference_cells(assignment: str, exercise: str) -> list[tuple[int, str]]:
     """The reference notebook's code without the graded exercise's solution cell."""
     return [(number, source) for number, source, meta in read_code_cells(source_notebook(assignment))
             if meta.get("grade_id") != f"{exercise}_solution" and not (meta.get("grade") and not meta.get("solution"))]
-
-
-def _worker_limits() -> dict:
-    from autograder.sandbox import WORKER_LIMITS
-    return dict(WORKER_LIMITS)
 
 
 def exercise_of(item) -> str:

@@ -31,6 +31,14 @@ class CheckResult:
     proves_bug: bool = False  # failed a guard whose failure proves one bug (checking.ProvenBug)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How one check ended, as the trusted child reported it (or as a crash decided)."""
+    passed: bool
+    message: str
+    proves_bug: bool = False
+
+
 @dataclass
 class ExerciseResult:
     exercise: str
@@ -93,10 +101,11 @@ def grade_notebook(notebook: Path, assignment: str, runner: Runner | None = None
     checks, outcomes, problems = run_checks(notebook, assignment, runner, list(exercises))
     result.problems = problems
     for check in checks:
-        passed, message, proves_bug = outcomes.get(check["check"], (False, "the check did not run", False))
+        outcome = outcomes.get(check["check"], Outcome(False, "the check did not run"))
         exercises[check["exercise"]].checks.append(CheckResult(
-            check["check"], check["description"], check["weight"], passed,
-            "" if passed else message, "" if passed else check["hint"], check["broad"], proves_bug))
+            check["check"], check["description"], check["weight"], outcome.passed,
+            "" if outcome.passed else outcome.message, "" if outcome.passed else check["hint"], check["broad"],
+            outcome.proves_bug))
     for exercise in exercises.values():
         total = sum(c.weight for c in exercise.checks)
         earned = sum(c.weight for c in exercise.checks if c.passed)
@@ -134,8 +143,7 @@ def grade_many(notebooks: list[tuple[Path, str]], jobs: int = 1, sandbox: bool |
 
 
 def run_checks(notebook: Path, assignment: str, runner: Runner, exercises: list[str]):
-    """Run the checks, restarting after a crash; returns (checks, {check: (passed, message, proves_bug)},
-    problems)."""
+    """Run the checks, restarting after a crash; returns (checks, {check: Outcome}, problems)."""
     checks, outcomes, problems = [], {}, []
     remaining = None  # None: every check
     while True:
@@ -148,8 +156,9 @@ def run_checks(notebook: Path, assignment: str, runner: Runner, exercises: list[
                 problems = [without_addresses(str(p)) for p in event.get("problems", [])]
             elif event["event"] == "result" and event.get("check") not in outcomes:
                 # the first result of a check is the grader's; nothing may overwrite it
-                outcomes[event["check"]] = (event.get("passed") is True, without_addresses(str(event.get("message", ""))),
-                                            event.get("proves_bug") is True)
+                outcomes[event["check"]] = Outcome(event.get("passed") is True,
+                                                   without_addresses(str(event.get("message", ""))),
+                                                   event.get("proves_bug") is True)
         if not checks:
             raise RuntimeError(f"the grader could not collect the checks for {assignment}: {ending}")
         started = [e.get("check") for e in events if e["event"] == "start"]
@@ -158,19 +167,19 @@ def run_checks(notebook: Path, assignment: str, runner: Runner, exercises: list[
         if started and started[-1] not in outcomes:
             # the crash costs its whole exercise once, rather than one restart per check
             crashed = next(c["exercise"] for c in checks if c["check"] == started[-1])
-            outcomes[started[-1]] = (False, f"your code stopped the grader: {ending}", False)
+            outcomes[started[-1]] = Outcome(False, f"your code stopped the grader: {ending}")
             for check in checks:
                 if check["exercise"] == crashed:
-                    outcomes.setdefault(check["check"], (False, f"not run: an earlier check of "
-                                                                f"`{crashed}` stopped the grader", False))
+                    outcomes.setdefault(check["check"], Outcome(False, f"not run: an earlier check of "
+                                                                       f"`{crashed}` stopped the grader"))
         if not any(e["event"] == "loaded" for e in events):
             # the notebook's definitions themselves kill the process: nothing else can run
             for check in checks:
-                outcomes.setdefault(check["check"], (False, f"loading your notebook stopped the grader: {ending}",
-                                                     False))
+                outcomes.setdefault(check["check"],
+                                    Outcome(False, f"loading your notebook stopped the grader: {ending}"))
         if len(outcomes) == finished_before:  # no progress: never retry the same crash
             for check in checks:
-                outcomes.setdefault(check["check"], (False, f"not run: the grader stopped ({ending})", False))
+                outcomes.setdefault(check["check"], Outcome(False, f"not run: the grader stopped ({ending})"))
         remaining = [c["check"] for c in checks if c["check"] not in outcomes]
         if not remaining:
             break

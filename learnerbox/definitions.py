@@ -9,9 +9,10 @@ import contextlib
 import io
 import linecache
 import re
-import signal
 import traceback
 from dataclasses import dataclass, field
+
+from coursekit.visible import time_limit
 
 STATEMENT_SECONDS = 10
 CONSTANT_NAME = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
@@ -78,7 +79,9 @@ def _message(error: BaseException) -> str:
 def _run_statement(node, filename, values) -> str | None:
     code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec")
     try:
-        with _silenced(), _time_limit(STATEMENT_SECONDS):
+        # a courtesy limit, so that one slow cell costs only its names (the grader's own deadline,
+        # which learner code cannot cancel, still holds if this one is defeated)
+        with _silenced(), time_limit(STATEMENT_SECONDS, StatementTimeout):
             exec(code, values)
     except StatementTimeout:
         return f"this statement ran for more than {STATEMENT_SECONDS} s"
@@ -89,21 +92,6 @@ def _run_statement(node, filename, values) -> str | None:
 
 class StatementTimeout(BaseException):
     pass
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float):
-    """A courtesy limit per statement, so that one slow cell costs only its names (the grader's own
-    deadline, which learner code cannot cancel, still holds if this one is defeated)."""
-    def expire(signum, frame):
-        raise StatementTimeout
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @contextlib.contextmanager

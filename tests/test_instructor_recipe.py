@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -36,20 +37,35 @@ def recipe(name: str) -> str:
     return match.group(1)
 
 
-def shell(script: str, cwd: Path, exchange: Path, account: Path | None = None) -> str:
-    """Run README lines in bash, with the course's Python first on PATH; as the student whose
-    passwd entry `account` holds, in their home `cwd`, if given."""
+@dataclass(frozen=True)
+class Account:
+    """A student's account: a uid, and passwd and group files that name it."""
+    name: str
+    uid: int
+    home: Path
+    passwd: Path
+    group: Path
+
+
+def make_account(name: str, uid: int, home: Path, folder: Path) -> Account:
+    folder.mkdir()
+    passwd, group = folder / "passwd", folder / "group"
+    passwd.write_text(Path("/etc/passwd").read_text() + f"{name}:x:{uid}:{uid}:{name}:{home}:/bin/bash\n")
+    group.write_text(Path("/etc/group").read_text() + f"{name}:x:{uid}:\n")
+    return Account(name, uid, home, passwd, group)
+
+
+def shell(script: str, cwd: Path, exchange: Path, account: Account | None = None) -> str:
+    """Run README lines in bash, with the course's Python first on PATH; as `account`, in its home,
+    if given."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     env.pop("PYTHONPATH", None)  # the course finds its grader through nbgrader_config.py, as for an instructor
     command = ["bash", "-euo", "pipefail", "-c", script.replace(README_EXCHANGE, str(exchange))]
     if account:
-        name, _, uid, gid, *_ = account.read_text().split(":")
-        env.update(USER=name, LOGNAME=name, HOME=str(cwd))
-        passwd, group = account.parent / "passwd", account.parent / "group"
-        passwd.write_text(Path("/etc/passwd").read_text() + account.read_text())
-        group.write_text(Path("/etc/group").read_text() + f"{name}:x:{gid}:\n")
-        command = ["bwrap", "--dev-bind", "/", "/", "--unshare-user", "--uid", uid, "--gid", gid,
-                   "--ro-bind", str(passwd), "/etc/passwd", "--ro-bind", str(group), "/etc/group", "--", *command]
+        env.update(USER=account.name, LOGNAME=account.name, HOME=str(account.home))
+        command = ["bwrap", "--dev-bind", "/", "/", "--unshare-user", "--uid", str(account.uid),
+                   "--gid", str(account.uid), "--ro-bind", str(account.passwd), "/etc/passwd",
+                   "--ro-bind", str(account.group), "/etc/group", "--", *command]
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
@@ -93,9 +109,7 @@ def graded(tmp_path_factory):
         home = homes / student
         (home / ".jupyter").mkdir(parents=True)
         (home / ".jupyter" / "nbgrader_config.py").write_text(recipe("student config").replace(README_EXCHANGE, str(exchange)))
-        accounts[student] = root / student / "account"
-        accounts[student].parent.mkdir()
-        accounts[student].write_text(f"{student}:x:{uid}:{uid}:{student}:{home}:/bin/bash\n")
+        accounts[student] = make_account(student, uid, home, root / f"{student}-account")
         if student == "bob":  # the deadline passes before bob submits
             set_deadline(course, exchange, datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))
         fetch, submit = recipe("student submits").strip().splitlines()
@@ -103,8 +117,8 @@ def graded(tmp_path_factory):
         fill_in(home / A / f"{A}.ipynb", exercises)
         shell(submit, home, exchange, accounts[student])
     log = shell(recipe("grade"), course, exchange)
-    for student in SOLVED:
-        shell(recipe("student fetches feedback"), homes / student, exchange, accounts[student])
+    for account in accounts.values():
+        shell(recipe("student fetches feedback"), account.home, exchange, account)
     return course, homes, log
 
 

@@ -8,6 +8,7 @@ solution replaces the whole solution cell of its exercise.
 from dataclasses import dataclass
 
 from tests.mutants import Mutant as Wrong  # noqa: F401  (the same fields: exercise, bug, code, feedback)
+from tests.mutants import variant  # noqa: F401  (a solution written as its difference from a plain one)
 
 
 @dataclass(frozen=True)

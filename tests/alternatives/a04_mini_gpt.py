@@ -2,7 +2,7 @@
 dimensions, extreme scores, caches, gradients), and correct solutions written in unusual ways.
 Each solution replaces the whole solution cell of its exercise (the other exercises stay the
 reference's)."""
-from tests.alternatives import Correct, Wrong
+from tests.alternatives import Correct, Wrong, variant
 
 ASSIGNMENT = "04-mini-gpt"
 
@@ -11,42 +11,74 @@ MHA = "MultiHeadAttention"
 FF = "FeedForward"
 BLOCK = "TransformerBlock"
 
+# a plain correct sdpa: the solutions below that differ from it in one place are written as that difference
+SDPA_PLAIN = '''
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ v, weights
+'''
+
+# a plain correct block: the solutions below that differ from it in one place are written as that difference
+BLOCK_PLAIN = '''
+class TransformerBlock(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(config.d_model)
+        self.attn = MultiHeadAttention(config)
+        self.ln2 = nn.LayerNorm(config.d_model)
+        self.mlp = FeedForward(config)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        x = x + self.mlp(self.ln2(x))
+        return x
+'''
+
+# a plain correct minigpt: the solutions below that differ from it in one place are written as that difference
+MINIGPT_PLAIN = '''
+class MiniGPT(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.tok_emb = nn.Embedding(config.vocab_size, config.d_model)
+        self.pos_emb = nn.Embedding(config.block_size, config.d_model)
+        self.blocks = nn.ModuleList(TransformerBlock(config) for _ in range(config.n_layer))
+        self.ln_f = nn.LayerNorm(config.d_model)
+        self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.head.weight = self.tok_emb.weight
+
+    def forward(self, idx, targets=None):
+        T = idx.shape[1]
+        x = self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device))
+        for block in self.blocks:
+            x = block(x)
+        logits = self.head(self.ln_f(x))
+        if targets is None:
+            return logits, None
+        V = logits.shape[-1]
+        return logits, F.cross_entropy(logits[:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1))
+'''
+
+
 WRONG = [
     # scaled_dot_product_attention --------------------------------------------------------------
-    Wrong(SDPA, "scales the caller's q in place (q /= sqrt(d_k))", '''
-def scaled_dot_product_attention(q, k, v, mask=None):
-    q /= math.sqrt(q.shape[-1])
-    scores = q @ k.transpose(-2, -1)
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ v, weights
-''', "in place"),
-    Wrong(SDPA, "inverts the caller's mask in place (mask.logical_not_())", '''
-def scaled_dot_product_attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(mask.logical_not_(), float("-inf"))
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ v, weights
-''', "in place"),
-    Wrong(SDPA, "hand-written softmax without subtracting the row max: overflows on large scores", '''
-def scaled_dot_product_attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    e = torch.exp(scores)
-    weights = e / e.sum(dim=-1, keepdim=True)
-    return weights @ v, weights
-''', "overflow"),
-    Wrong(SDPA, "masked scores set to -1e4 instead of -inf: large negative scores leak", '''
-def scaled_dot_product_attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, -1e4)
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ v, weights
-''', "-inf"),
+    Wrong(SDPA, "scales the caller's q in place (q /= sqrt(d_k))", variant(SDPA_PLAIN,
+            ('    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])\n',
+             '    q /= math.sqrt(q.shape[-1])\n'
+             '    scores = q @ k.transpose(-2, -1)\n')), "in place"),
+    Wrong(SDPA, "inverts the caller's mask in place (mask.logical_not_())", variant(SDPA_PLAIN,
+            ('        scores = scores.masked_fill(~mask, float("-inf"))\n',
+             '        scores = scores.masked_fill(mask.logical_not_(), float("-inf"))\n')), "in place"),
+    Wrong(SDPA, "hand-written softmax without subtracting the row max: overflows on large scores", variant(SDPA_PLAIN,
+            ('    weights = torch.softmax(scores, dim=-1)\n',
+             '    e = torch.exp(scores)\n'
+             '    weights = e / e.sum(dim=-1, keepdim=True)\n')), "overflow"),
+    Wrong(SDPA, "masked scores set to -1e4 instead of -inf: large negative scores leak", variant(SDPA_PLAIN,
+            ('        scores = scores.masked_fill(~mask, float("-inf"))\n',
+             '        scores = scores.masked_fill(~mask, -1e4)\n')), "-inf"),
     Wrong(SDPA, "leading dimensions flattened for bmm: q and k cannot broadcast", '''
 def scaled_dot_product_attention(q, k, v, mask=None):
     *lead, Tq, d = q.shape
@@ -59,22 +91,12 @@ def scaled_dot_product_attention(q, k, v, mask=None):
     out = torch.bmm(weights.reshape(-1, Tq, Tk), v.reshape(-1, Tk, dv)).reshape(*lead, Tq, dv)
     return out, weights
 ''', "broadcast"),
-    Wrong(SDPA, "mask given a batch dimension (mask[None]): 2-D inputs get a 3-D result", '''
-def scaled_dot_product_attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask[None], float("-inf"))
-    weights = torch.softmax(scores, dim=-1)
-    return weights @ v, weights
-''', "leading dimensions"),
-    Wrong(SDPA, "weights detached (kept for plotting): no gradient reaches q and k", '''
-def scaled_dot_product_attention(q, k, v, mask=None):
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    if mask is not None:
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1).detach()
-    return weights @ v, weights
-''', "gradient"),
+    Wrong(SDPA, "mask given a batch dimension (mask[None]): 2-D inputs get a 3-D result", variant(SDPA_PLAIN,
+            ('        scores = scores.masked_fill(~mask, float("-inf"))\n',
+             '        scores = scores.masked_fill(~mask[None], float("-inf"))\n')), "leading dimensions"),
+    Wrong(SDPA, "weights detached (kept for plotting): no gradient reaches q and k", variant(SDPA_PLAIN,
+            ('    weights = torch.softmax(scores, dim=-1)\n',
+             '    weights = torch.softmax(scores, dim=-1).detach()\n')), "gradient"),
     Wrong(SDPA, "a single key returns v itself (a shortcut that aliases the input)", '''
 def scaled_dot_product_attention(q, k, v, mask=None):
     if k.shape[-2] == 1 and q.shape[-2] == 1:
@@ -257,35 +279,17 @@ class FeedForward(nn.Module):
 ''', "float32"),
 
     # TransformerBlock --------------------------------------------------------------------------
-    Wrong(BLOCK, "residual added in place: x += ... changes the caller's tensor", '''
-class TransformerBlock(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.ln1 = nn.LayerNorm(config.d_model)
-        self.attn = MultiHeadAttention(config)
-        self.ln2 = nn.LayerNorm(config.d_model)
-        self.mlp = FeedForward(config)
-
-    def forward(self, x):
-        x += self.attn(self.ln1(x))
-        x += self.mlp(self.ln2(x))
-        return x
-''', "in place"),
-    Wrong(BLOCK, "in place on a clone: LayerNorm's saved input changes (backward fails)", '''
-class TransformerBlock(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.ln1 = nn.LayerNorm(config.d_model)
-        self.attn = MultiHeadAttention(config)
-        self.ln2 = nn.LayerNorm(config.d_model)
-        self.mlp = FeedForward(config)
-
-    def forward(self, x):
-        x = x.clone()
-        x += self.attn(self.ln1(x))
-        x += self.mlp(self.ln2(x))
-        return x
-''', "in place"),
+    Wrong(BLOCK, "residual added in place: x += ... changes the caller's tensor", variant(BLOCK_PLAIN,
+            ('        x = x + self.attn(self.ln1(x))\n'
+             '        x = x + self.mlp(self.ln2(x))\n',
+             '        x += self.attn(self.ln1(x))\n'
+             '        x += self.mlp(self.ln2(x))\n')), "in place"),
+    Wrong(BLOCK, "in place on a clone: LayerNorm's saved input changes (backward fails)", variant(BLOCK_PLAIN,
+            ('        x = x + self.attn(self.ln1(x))\n'
+             '        x = x + self.mlp(self.ln2(x))\n',
+             '        x = x.clone()\n'
+             '        x += self.attn(self.ln1(x))\n'
+             '        x += self.mlp(self.ln2(x))\n')), "in place"),
     Wrong(BLOCK, "residual dropout (invisible in eval mode)", '''
 class TransformerBlock(nn.Module):
     def __init__(self, config):
@@ -328,169 +332,37 @@ class TransformerBlock(nn.Module):
 ''', "order"),
 
     # MiniGPT -----------------------------------------------------------------------------------
-    Wrong("MiniGPT", "positions made on the CPU whatever idx's device", '''
-class MiniGPT(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.config = config
-        self.tok_emb = nn.Embedding(config.vocab_size, config.d_model)
-        self.pos_emb = nn.Embedding(config.block_size, config.d_model)
-        self.blocks = nn.ModuleList(TransformerBlock(config) for _ in range(config.n_layer))
-        self.ln_f = nn.LayerNorm(config.d_model)
-        self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
-        self.head.weight = self.tok_emb.weight
-
-    def forward(self, idx, targets=None):
-        x = self.tok_emb(idx) + self.pos_emb(torch.arange(idx.shape[1]))
-        for block in self.blocks:
-            x = block(x)
-        logits = self.head(self.ln_f(x))
-        if targets is None:
-            return logits, None
-        V = logits.shape[-1]
-        return logits, F.cross_entropy(logits[:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1))
-''', "device"),
-    Wrong("MiniGPT", "loss returned as a Python float (.item()): nothing to backpropagate", '''
-class MiniGPT(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.config = config
-        self.tok_emb = nn.Embedding(config.vocab_size, config.d_model)
-        self.pos_emb = nn.Embedding(config.block_size, config.d_model)
-        self.blocks = nn.ModuleList(TransformerBlock(config) for _ in range(config.n_layer))
-        self.ln_f = nn.LayerNorm(config.d_model)
-        self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
-        self.head.weight = self.tok_emb.weight
-
-    def forward(self, idx, targets=None):
-        T = idx.shape[1]
-        x = self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device))
-        for block in self.blocks:
-            x = block(x)
-        logits = self.head(self.ln_f(x))
-        if targets is None:
-            return logits, None
-        V = logits.shape[-1]
-        return logits, F.cross_entropy(logits[:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1)).item()
-''', "0-dim"),
-    Wrong("MiniGPT", "targets shifted in place: the caller's targets (often idx itself) change", '''
-class MiniGPT(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.config = config
-        self.tok_emb = nn.Embedding(config.vocab_size, config.d_model)
-        self.pos_emb = nn.Embedding(config.block_size, config.d_model)
-        self.blocks = nn.ModuleList(TransformerBlock(config) for _ in range(config.n_layer))
-        self.ln_f = nn.LayerNorm(config.d_model)
-        self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
-        self.head.weight = self.tok_emb.weight
-
-    def forward(self, idx, targets=None):
-        T = idx.shape[1]
-        x = self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device))
-        for block in self.blocks:
-            x = block(x)
-        logits = self.head(self.ln_f(x))
-        if targets is None:
-            return logits, None
-        targets[:, :-1] = targets[:, 1:].clone()
-        targets[:, -1] = -100
-        return logits, F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
-''', "in place"),
-    Wrong("MiniGPT", "dropout on the embeddings (invisible in eval mode)", '''
-class MiniGPT(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.config = config
-        self.tok_emb = nn.Embedding(config.vocab_size, config.d_model)
-        self.pos_emb = nn.Embedding(config.block_size, config.d_model)
-        self.drop = nn.Dropout(0.1)
-        self.blocks = nn.ModuleList(TransformerBlock(config) for _ in range(config.n_layer))
-        self.ln_f = nn.LayerNorm(config.d_model)
-        self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
-        self.head.weight = self.tok_emb.weight
-
-    def forward(self, idx, targets=None):
-        T = idx.shape[1]
-        x = self.drop(self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device)))
-        for block in self.blocks:
-            x = block(x)
-        logits = self.head(self.ln_f(x))
-        if targets is None:
-            return logits, None
-        V = logits.shape[-1]
-        return logits, F.cross_entropy(logits[:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1))
-''', "dropout"),
-    Wrong("MiniGPT", "[TransformerBlock(config)] * n_layer: one block repeated", '''
-class MiniGPT(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.config = config
-        self.tok_emb = nn.Embedding(config.vocab_size, config.d_model)
-        self.pos_emb = nn.Embedding(config.block_size, config.d_model)
-        self.blocks = nn.ModuleList([TransformerBlock(config)] * config.n_layer)
-        self.ln_f = nn.LayerNorm(config.d_model)
-        self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
-        self.head.weight = self.tok_emb.weight
-
-    def forward(self, idx, targets=None):
-        T = idx.shape[1]
-        x = self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device))
-        for block in self.blocks:
-            x = block(x)
-        logits = self.head(self.ln_f(x))
-        if targets is None:
-            return logits, None
-        V = logits.shape[-1]
-        return logits, F.cross_entropy(logits[:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1))
-''', "repeat"),
-    Wrong("MiniGPT", "hand-written cross-entropy that clamps -100 to token 0 instead of ignoring it", '''
-class MiniGPT(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.config = config
-        self.tok_emb = nn.Embedding(config.vocab_size, config.d_model)
-        self.pos_emb = nn.Embedding(config.block_size, config.d_model)
-        self.blocks = nn.ModuleList(TransformerBlock(config) for _ in range(config.n_layer))
-        self.ln_f = nn.LayerNorm(config.d_model)
-        self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
-        self.head.weight = self.tok_emb.weight
-
-    def forward(self, idx, targets=None):
-        T = idx.shape[1]
-        x = self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device))
-        for block in self.blocks:
-            x = block(x)
-        logits = self.head(self.ln_f(x))
-        if targets is None:
-            return logits, None
-        logp = torch.log_softmax(logits[:, :-1], dim=-1)
-        picked = logp.gather(-1, targets[:, 1:].clamp(min=0)[..., None])
-        return logits, -picked.mean()
-''', "-100"),
-    Wrong("MiniGPT", "the config kept under another name (no self.config)", '''
-class MiniGPT(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.cfg = config
-        self.tok_emb = nn.Embedding(config.vocab_size, config.d_model)
-        self.pos_emb = nn.Embedding(config.block_size, config.d_model)
-        self.blocks = nn.ModuleList(TransformerBlock(config) for _ in range(config.n_layer))
-        self.ln_f = nn.LayerNorm(config.d_model)
-        self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
-        self.head.weight = self.tok_emb.weight
-
-    def forward(self, idx, targets=None):
-        T = idx.shape[1]
-        x = self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device))
-        for block in self.blocks:
-            x = block(x)
-        logits = self.head(self.ln_f(x))
-        if targets is None:
-            return logits, None
-        V = logits.shape[-1]
-        return logits, F.cross_entropy(logits[:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1))
-''', "self.config"),
+    Wrong("MiniGPT", "positions made on the CPU whatever idx's device", variant(MINIGPT_PLAIN,
+            ('        T = idx.shape[1]\n'
+             '        x = self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device))\n',
+             '        x = self.tok_emb(idx) + self.pos_emb(torch.arange(idx.shape[1]))\n')), "device"),
+    Wrong("MiniGPT", "loss returned as a Python float (.item()): nothing to backpropagate", variant(MINIGPT_PLAIN,
+            ('        return logits, F.cross_entropy(logits[:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1))\n',
+             '        return logits, F.cross_entropy(logits[:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1)).item()\n')), "0-dim"),
+    Wrong("MiniGPT", "targets shifted in place: the caller's targets (often idx itself) change", variant(MINIGPT_PLAIN,
+            ('        V = logits.shape[-1]\n'
+             '        return logits, F.cross_entropy(logits[:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1))\n',
+             '        targets[:, :-1] = targets[:, 1:].clone()\n'
+             '        targets[:, -1] = -100\n'
+             '        return logits, F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))\n')), "in place"),
+    Wrong("MiniGPT", "dropout on the embeddings (invisible in eval mode)", variant(MINIGPT_PLAIN,
+            ('        self.blocks = nn.ModuleList(TransformerBlock(config) for _ in range(config.n_layer))\n',
+             '        self.drop = nn.Dropout(0.1)\n'
+             '        self.blocks = nn.ModuleList(TransformerBlock(config) for _ in range(config.n_layer))\n'),
+            ('        x = self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device))\n',
+             '        x = self.drop(self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device)))\n')), "dropout"),
+    Wrong("MiniGPT", "[TransformerBlock(config)] * n_layer: one block repeated", variant(MINIGPT_PLAIN,
+            ('        self.blocks = nn.ModuleList(TransformerBlock(config) for _ in range(config.n_layer))\n',
+             '        self.blocks = nn.ModuleList([TransformerBlock(config)] * config.n_layer)\n')), "repeat"),
+    Wrong("MiniGPT", "hand-written cross-entropy that clamps -100 to token 0 instead of ignoring it", variant(MINIGPT_PLAIN,
+            ('        V = logits.shape[-1]\n'
+             '        return logits, F.cross_entropy(logits[:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1))\n',
+             '        logp = torch.log_softmax(logits[:, :-1], dim=-1)\n'
+             '        picked = logp.gather(-1, targets[:, 1:].clamp(min=0)[..., None])\n'
+             '        return logits, -picked.mean()\n')), "-100"),
+    Wrong("MiniGPT", "the config kept under another name (no self.config)", variant(MINIGPT_PLAIN,
+            ('        self.config = config\n',
+             '        self.cfg = config\n')), "self.config"),
 
     # count_parameters --------------------------------------------------------------------------
     Wrong("count_parameters", "builds the model and counts its parameters", '''
@@ -689,20 +561,11 @@ class FeedForward(nn.Module):
 '''),
 
     # TransformerBlock --------------------------------------------------------------------------
-    Correct(BLOCK, "a loop over (norm, branch) pairs", '''
-class TransformerBlock(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.ln1 = nn.LayerNorm(config.d_model)
-        self.attn = MultiHeadAttention(config)
-        self.ln2 = nn.LayerNorm(config.d_model)
-        self.mlp = FeedForward(config)
-
-    def forward(self, x):
-        for norm, branch in ((self.ln1, self.attn), (self.ln2, self.mlp)):
-            x = x + branch(norm(x))
-        return x
-'''),
+    Correct(BLOCK, "a loop over (norm, branch) pairs", variant(BLOCK_PLAIN,
+            ('        x = x + self.attn(self.ln1(x))\n'
+             '        x = x + self.mlp(self.ln2(x))\n',
+             '        for norm, branch in ((self.ln1, self.attn), (self.ln2, self.mlp)):\n'
+             '            x = x + branch(norm(x))\n'))),
     Correct(BLOCK, "functools.reduce and torch.add", '''
 import functools
 
@@ -719,20 +582,13 @@ class TransformerBlock(nn.Module):
         steps = [(self.ln1, self.attn), (self.ln2, self.mlp)]
         return functools.reduce(lambda stream, step: torch.add(stream, step[1](step[0](stream))), steps, x)
 '''),
-    Correct(BLOCK, "F.layer_norm with the modules' own weights", '''
-class TransformerBlock(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.ln1 = nn.LayerNorm(config.d_model)
-        self.attn = MultiHeadAttention(config)
-        self.ln2 = nn.LayerNorm(config.d_model)
-        self.mlp = FeedForward(config)
-
-    def forward(self, x):
-        shape = x.shape[-1:]
-        h = x + self.attn(F.layer_norm(x, shape, self.ln1.weight, self.ln1.bias, 1e-5))
-        return h + self.mlp(F.layer_norm(h, shape, self.ln2.weight, self.ln2.bias, 1e-5))
-'''),
+    Correct(BLOCK, "F.layer_norm with the modules' own weights", variant(BLOCK_PLAIN,
+            ('        x = x + self.attn(self.ln1(x))\n'
+             '        x = x + self.mlp(self.ln2(x))\n'
+             '        return x\n',
+             '        shape = x.shape[-1:]\n'
+             '        h = x + self.attn(F.layer_norm(x, shape, self.ln1.weight, self.ln1.bias, 1e-5))\n'
+             '        return h + self.mlp(F.layer_norm(h, shape, self.ln2.weight, self.ln2.bias, 1e-5))\n'))),
 
     # MiniGPT -----------------------------------------------------------------------------------
     Correct("MiniGPT", "positions in a non-persistent buffer, blocks by functools.reduce", '''
@@ -784,32 +640,18 @@ class MiniGPT(nn.Module):
             return logits, None
         return logits, F.cross_entropy(logits[:, :-1].transpose(1, 2), targets[:, 1:])
 '''),
-    Correct("MiniGPT", "targets rolled left (a copy) with -100 at the end, hand-written mean NLL", '''
-class MiniGPT(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.config = config
-        self.tok_emb = nn.Embedding(config.vocab_size, config.d_model)
-        self.pos_emb = nn.Embedding(config.block_size, config.d_model)
-        self.blocks = nn.ModuleList(TransformerBlock(config) for _ in range(config.n_layer))
-        self.ln_f = nn.LayerNorm(config.d_model)
-        self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
-        self.head.weight = self.tok_emb.weight
-
-    def forward(self, idx, targets=None):
-        B, T = idx.shape
-        x = self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device).expand(B, T))
-        for block in self.blocks:
-            x = block(x)
-        logits = self.head(self.ln_f(x))
-        if targets is None:
-            return logits, None
-        shifted = targets.roll(-1, dims=1)
-        shifted[:, -1] = -100
-        keep = shifted != -100
-        logp = torch.log_softmax(logits, dim=-1).gather(-1, shifted.clamp(min=0)[..., None])[..., 0]
-        return logits, -(logp * keep).sum() / keep.sum()
-'''),
+    Correct("MiniGPT", "targets rolled left (a copy) with -100 at the end, hand-written mean NLL", variant(MINIGPT_PLAIN,
+            ('        T = idx.shape[1]\n'
+             '        x = self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device))\n',
+             '        B, T = idx.shape\n'
+             '        x = self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device).expand(B, T))\n'),
+            ('        V = logits.shape[-1]\n'
+             '        return logits, F.cross_entropy(logits[:, :-1].reshape(-1, V), targets[:, 1:].reshape(-1))\n',
+             '        shifted = targets.roll(-1, dims=1)\n'
+             '        shifted[:, -1] = -100\n'
+             '        keep = shifted != -100\n'
+             '        logp = torch.log_softmax(logits, dim=-1).gather(-1, shifted.clamp(min=0)[..., None])[..., 0]\n'
+             '        return logits, -(logp * keep).sum() / keep.sum()\n'))),
 
     # count_parameters --------------------------------------------------------------------------
     Correct("count_parameters", "parameter shapes listed and multiplied out (math.prod)", '''

@@ -16,3 +16,12 @@ class Mutant:
 
     def __str__(self):
         return f"{self.exercise}: {self.bug}"
+
+
+def variant(base: str, *changes: tuple[str, str]) -> str:
+    """`base` with each (old, new) change made in turn, each old occurring exactly once: a solution
+    that differs from a plain one in a few places, written as those differences."""
+    for old, new in changes:
+        assert base.count(old) == 1, f"{old!r} should occur exactly once"
+        base = base.replace(old, new)
+    return base
