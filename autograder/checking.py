@@ -69,13 +69,20 @@ def expect_equal(got, expected, what: str = "the result"):
 
 
 def expect_close(got, expected, atol: float = 1e-6, rtol: float = 0.0, what: str = "the result"):
-    """Numbers or tensors within atol + rtol·|expected|, with the worst element named."""
+    """Numbers or tensors within atol + rtol·|expected|, with the worst element named. Where the
+    expected value is NaN or ±inf, the learner's must be the same (NaN where NaN, the same inf)."""
     import torch
     got_t, expected_t = torch.as_tensor(got).double(), torch.as_tensor(expected).double()
     expect(tuple(got_t.shape) == tuple(expected_t.shape),
            f"{what}: expected shape {tuple(expected_t.shape)}, got {tuple(got_t.shape)}")
-    expect(bool(torch.isfinite(got_t).all()) or not bool(torch.isfinite(expected_t).all()),
-           f"{what} contains NaN or inf")
+    finite = torch.isfinite(expected_t)
+    expect(bool(torch.isfinite(got_t)[finite].all()), f"{what} contains NaN or inf")
+    same_special = (got_t == expected_t) | (torch.isnan(got_t) & torch.isnan(expected_t))
+    wrong_special = (~finite & ~same_special).nonzero()
+    if len(wrong_special):
+        index = tuple(int(i) for i in wrong_special[0])
+        raise CheckFailed(f"{what}: at index {index} expected {expected_t[index].item()}, got {got_t[index].item()}")
+    got_t, expected_t = torch.where(finite, got_t, 0.0), torch.where(finite, expected_t, 0.0)
     error = (got_t - expected_t).abs()
     allowed = atol + rtol * expected_t.abs()
     if error.numel() and bool((error > allowed).any()):
