@@ -7,34 +7,17 @@ names a submission after the account that makes it), home and nbgrader_config.py
 namespace made by bubblewrap, so the course's Python stays readable as it is for the instructor.
 """
 import csv
-import json
-import os
-import re
-import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from autograder.course import REPO
-from tests.notebooks import load, solution_cell
+from tests import course_copy
+from tests.course_copy import DEADLINE, README_EXCHANGE, fill_in, recipe, set_up_course
 
 A = "02-bpe-tokenizer"
-README_EXCHANGE = "/usr/local/share/nbgrader/exchange"
-DEADLINE = re.compile(r'--duedate="[^"]*"')
-COURSE_FILES = ("autograder", "learnerbox", "coursekit", "source", "release", "nbgrader_config.py")
 SOLVED = {"ada": "all", "bob": ["count_pairs", "merge", "train_bpe"], "cy": []}  # bob's 8 / 15 is late
-
-
-def recipe(name: str) -> str:
-    """The fenced block that follows `<!-- recipe: NAME -->` in the README."""
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    match = re.search(rf"<!-- recipe: {re.escape(name)} -->\n```\w*\n(.*?)```", text, re.S)
-    assert match, f"the README has no block marked 'recipe: {name}'"
-    return match.group(1)
 
 
 @dataclass(frozen=True)
@@ -56,31 +39,14 @@ def make_account(name: str, uid: int, home: Path, folder: Path) -> Account:
 
 
 def shell(script: str, cwd: Path, exchange: Path, account: Account | None = None) -> str:
-    """Run README lines in bash, with the course's Python first on PATH; as `account`, in its home,
-    if given."""
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    env.pop("PYTHONPATH", None)  # the course finds its grader through nbgrader_config.py, as for an instructor
-    command = ["bash", "-euo", "pipefail", "-c", script.replace(README_EXCHANGE, str(exchange))]
-    if account:
-        env.update(USER=account.name, LOGNAME=account.name, HOME=str(account.home))
-        command = ["bwrap", "--dev-bind", "/", "/", "--unshare-user", "--uid", str(account.uid),
-                   "--gid", str(account.uid), "--ro-bind", str(account.passwd), "/etc/passwd",
-                   "--ro-bind", str(account.group), "/etc/group", "--", *command]
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
-    return done.stdout + done.stderr
-
-
-def fill_in(notebook_path: Path, exercises):
-    """What a student does in Jupyter: write the reference's solution into some exercises."""
-    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
-    reference = load(A)
-    if exercises == "all":
-        exercises = [c["metadata"]["nbgrader"]["grade_id"] for c in reference["cells"]
-                     if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
-    for exercise in exercises:
-        solution_cell(notebook, exercise)["source"] = solution_cell(reference, exercise)["source"]
-    notebook_path.write_text(json.dumps(notebook), encoding="utf-8")
+    """Run README lines as the instructor or, if given, as `account`, in its home."""
+    if not account:
+        return course_copy.shell(script, cwd, exchange)
+    return course_copy.shell(
+        script, cwd, exchange, prefix=["bwrap", "--dev-bind", "/", "/", "--unshare-user", "--uid", str(account.uid),
+                                       "--gid", str(account.uid), "--ro-bind", str(account.passwd), "/etc/passwd",
+                                       "--ro-bind", str(account.group), "/etc/group", "--"],
+        USER=account.name, LOGNAME=account.name, HOME=str(account.home))
 
 
 def set_deadline(course: Path, exchange: Path, when: str):
@@ -92,18 +58,8 @@ def set_deadline(course: Path, exchange: Path, when: str):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("recipe")
-    course, exchange, homes = root / "course", root / "exchange", root / "home"
-    course.mkdir()
-    for name in COURSE_FILES:  # what a fresh clone holds of the course
-        if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(REPO / name, course / name)
-    once = "\n".join(line for line in recipe("once").splitlines() if not line.startswith("apt-get"))
-    shell(once, root, exchange)
-    (course / "nbgrader_config.py").open("a").write(
-        f'\nc.Exchange.root = "{exchange}"\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
-    shell(DEADLINE.sub('--duedate="2099-01-01 00:00:00 UTC"', recipe("release")), course, exchange)
+    course, exchange = set_up_course(root, 'c.LateSubmissionPlugin.penalty_method = "zero"\n')
+    homes = root / "home"
     accounts = {}
     for uid, (student, exercises) in enumerate(SOLVED.items(), 2001):
         home = homes / student
@@ -114,7 +70,7 @@ def graded(tmp_path_factory):
             set_deadline(course, exchange, datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))
         fetch, submit = recipe("student submits").strip().splitlines()
         shell(fetch, home, exchange, accounts[student])
-        fill_in(home / A / f"{A}.ipynb", exercises)
+        fill_in(home / A / f"{A}.ipynb", A, exercises)
         shell(submit, home, exchange, accounts[student])
     log = shell(recipe("grade"), course, exchange)
     for account in accounts.values():
