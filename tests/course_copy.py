@@ -51,16 +51,27 @@ def shell(script: str, cwd: Path, exchange: Path, prefix=(), **env) -> str:
 
 
 def set_up_course(root: Path, config: str = "") -> tuple[Path, Path]:
-    """root/course as the README's instructor sets it up, with its exchange in root/exchange and
-    `config` added to nbgrader_config.py: the "once" block (less apt-get), then the "release"
-    block with a deadline far ahead. Returns the course and the exchange."""
+    """root/course as the README's instructor sets it up (`prepare_course`, then `release`).
+    Returns the course and the exchange."""
+    course, exchange = prepare_course(root, config)
+    release(course, exchange)
+    return course, exchange
+
+
+def prepare_course(root: Path, config: str = "") -> tuple[Path, Path]:
+    """root/course, with its exchange in root/exchange and `config` added to nbgrader_config.py:
+    a copy of the course and the README's "once" block (less apt-get)."""
     course, exchange = root / "course", root / "exchange"
     copy_course(course)
     shell("\n".join(line for line in recipe("once").splitlines() if not line.startswith("apt-get")), root, exchange)
     with (course / "nbgrader_config.py").open("a") as file:
         file.write(f'\nc.Exchange.root = "{exchange}"\n{config}')
-    shell(DEADLINE.sub('--duedate="2099-01-01 00:00:00 UTC"', recipe("release")), course, exchange)
     return course, exchange
+
+
+def release(course: Path, exchange: Path):
+    """The README's "release" block, with a deadline far ahead."""
+    shell(DEADLINE.sub('--duedate="2099-01-01 00:00:00 UTC"', recipe("release")), course, exchange)
 
 
 def fill_in(notebook_path: Path, assignment: str, exercises, changes: dict[str, str] | None = None):

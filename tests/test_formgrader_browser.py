@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.course_copy import fill_in, instructor_env, set_up_course
+from tests.course_copy import fill_in, instructor_env, prepare_course, release
 from tests.mutants.m02_bpe_tokenizer import MUTANTS
 
 A = "02-bpe-tokenizer"
@@ -44,73 +44,83 @@ AUTOGRADE_S = 240  # one click: the grader's fork server starts, then one sandbo
 PAGE_MS = 30_000
 
 
-
-@pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
-    course, _ = set_up_course(tmp_path_factory.mktemp("formgrader"))
-    for student in SUBMISSIONS:  # what `nbgrader collect` leaves: each student's copy of the release
+def submit(course: Path):
+    """What `nbgrader collect` leaves: each student's copy of the release, as they changed it."""
+    for student in SUBMISSIONS:
         folder = course / "submitted" / student / A
         shutil.copytree(course / "release" / A, folder)
         if student != "blank":
             fill_in(folder / f"{A}.ipynb", A, "all", changes={BUG.exercise: BUG.code} if student == "buggy" else {})
-    return course
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class JupyterServer:
+    """`jupyter server` in the course directory (where the README runs instructor commands), with
+    nbgrader's server extensions as installed and token auth, on a free port of 127.0.0.1; its
+    output in `home`/server.log."""
+
+    def __init__(self, course: Path, home: Path):
+        self.home, self.token = home, secrets.token_hex(16)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        env = dict(instructor_env(), JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_DATA_DIR=str(home / "data"),
+                   JUPYTER_RUNTIME_DIR=str(home / "runtime"), IPYTHONDIR=str(home / "ipython"))
+        with (home / "server.log").open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "jupyter", "server", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+                 "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+                 f"--ServerApp.root_dir={course}", *(["--allow-root"] if os.geteuid() == 0 else [])],  # CI is root
+                cwd=course, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+
+    def wait_until_up(self):
+        deadline = time.monotonic() + SERVER_START_S
+        while True:
+            assert self.process.poll() is None, f"jupyter server exited ({self.process.returncode}):\n{self.log()}"
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=5):
+                    return
+            except OSError:
+                assert time.monotonic() < deadline, f"jupyter server not up in {SERVER_START_S} s:\n{self.log()}"
+                time.sleep(0.3)
+
+    def log(self) -> str:
+        return (self.home / "server.log").read_text(errors="replace")[-6000:]
+
+    def stop(self):
+        """End the server, then whatever is left in its session (the grader's fork server, say)."""
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(15)
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(15)
 
 
 @pytest.fixture(scope="module")
-def server(course, tmp_path_factory):
-    """`jupyter server` in the course directory (where the README runs instructor commands), with
-    nbgrader's server extensions as installed, token auth on localhost; stopped whatever happens."""
-    home = tmp_path_factory.mktemp("jupyter-home")
-    token, port = secrets.token_hex(16), free_port()
-    env = dict(instructor_env(), JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-               JUPYTER_DATA_DIR=str(home / "data"), IPYTHONDIR=str(home / "ipython"))
-    log = (home / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "server", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}",
-         *(["--allow-root"] if os.geteuid() == 0 else [])],  # CI runs as root
-        cwd=course, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+def course_and_server(tmp_path_factory):
+    """The course, set up and submitted to while its server starts; the server stopped whatever happens."""
+    course, exchange = prepare_course(tmp_path_factory.mktemp("formgrader"))
+    server = JupyterServer(course, tmp_path_factory.mktemp("jupyter-home"))
     try:
-        deadline = time.monotonic() + SERVER_START_S
-        while True:
-            assert process.poll() is None, f"jupyter server exited ({process.returncode}):\n{server_log(home)}"
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, f"jupyter server not up in {SERVER_START_S} s:\n{server_log(home)}"
-                time.sleep(0.3)
-        yield url, token, home
+        release(course, exchange)
+        submit(course)
+        server.wait_until_up()
+        yield course, server
     finally:
-        stop(process)
-        log.close()
+        server.stop()
 
 
-def server_log(home: Path) -> str:
-    return (home / "server.log").read_text(errors="replace")[-6000:]
-
-
-def stop(process: subprocess.Popen):
-    """End the server, then whatever is left in its session (the grader's fork server, say)."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(15)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(15)
+@pytest.fixture(scope="module")
+def course(course_and_server) -> Path:
+    return course_and_server[0]
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +151,11 @@ def screenshot_on_failure(page, folder: Path, name: str, extra=lambda: ""):
         raise AssertionError(f"{name}: {error}\n{where}\nURL: {page.url}\n{extra()}") from error
 
 
+def submission_row(page, student: str):
+    """The student's row on Manage Submissions."""
+    return page.locator("#main-table tr", has=page.locator("td.student-id", has_text=re.compile(f"^{student}$")))
+
+
 @dataclass
 class Clicked:
     """What the Autograde buttons left: each row's score and each result dialog's text, and the
@@ -153,22 +168,23 @@ class Clicked:
 
 
 @pytest.fixture(scope="module")
-def autograded(server, browser, tmp_path_factory) -> Clicked:
+def autograded(course_and_server, browser, tmp_path_factory) -> Clicked:
     """From the formgrader's Manage Assignments, open the assignment's submissions and click each
     one's Autograde button, waiting for its result dialog and its row's new status and score."""
-    url, token, home = server
+    server = course_and_server[1]
+    url = server.url
     clicked = Clicked(url, browser.new_page(), tmp_path_factory.mktemp("screenshots"))
     page = clicked.page
     page.set_default_timeout(PAGE_MS)
     expect.set_options(timeout=PAGE_MS)
-    with screenshot_on_failure(page, clicked.shots, "manage-submissions", lambda: server_log(home)):
-        page.goto(f"{url}/formgrader?token={token}")  # the token logs the browser in
+    with screenshot_on_failure(page, clicked.shots, "manage-submissions", server.log):
+        page.goto(f"{url}/formgrader?token={server.token}")  # the token logs the browser in
         page.goto(f"{url}/formgrader/manage_assignments")
         assignment = page.locator("#main-table tr", has=page.locator("td.name", has_text=A))
         assignment.locator("td.num-submissions a").click()  # the number of submissions links to them
         page.wait_for_url(f"**/formgrader/manage_submissions/{A}")
         for student in SUBMISSIONS:
-            row = page.locator("#main-table tr", has=page.locator("td.student-id", has_text=re.compile(f"^{student}$")))
+            row = submission_row(page, student)
             expect(row.locator("td.status")).to_have_text("needs autograding")
             row.locator("td.autograde a").click()
             dialog = page.locator(".modal.in")  # Bootstrap's dialog, shown when the request returns
@@ -224,7 +240,7 @@ def test_the_formgrader_shows_the_courses_feedback(autograded):
             ("reference", {BUG.exercise: [f"✓ {BUG.exercise}: 2 / 2, "]})):
         with screenshot_on_failure(page, autograded.shots, f"feedback-{student}"):
             page.goto(f"{autograded.url}/formgrader/manage_submissions/{A}")
-            row = page.locator("#main-table tr", has=page.locator("td.student-id", has_text=re.compile(f"^{student}$")))
+            row = submission_row(page, student)
             row.locator("td.student-name a").click()  # the student's notebooks of the assignment
             page.locator("#main-table a[href*='/formgrader/submissions/']", has_text=A).click()
             page.wait_for_url("**/formgrader/submissions/**")
