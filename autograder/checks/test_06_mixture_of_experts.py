@@ -21,7 +21,8 @@ top_k_route
   ..._float64_stays_float64; indices int64: ..._indices_are_int64
 - 1 <= k <= n_experts, k = n_experts gives the full softmax: ..._k_equals_n_experts, ..._k_one
 - large logits: ..._large_logits; gradient to the logits: ..._gradient_matches_reference
-- arguments unchanged, a new result: the differential check's guard
+- non-contiguous logits: ..._non_contiguous_logits; each call independent of earlier ones:
+  ..._calls_are_independent; arguments unchanged, a new result: the differential check's guard
 MoELayer
 - y = sum of weight * expert(x) over the k chosen experts; (y, logits) with x's leading dimensions:
   test_moe_layer_matches_reference_on_random_inputs, ..._one_token, ..._returns_router_logits
@@ -52,7 +53,8 @@ update_bias
 - bias + speed * sign(mean load - load), mean = numel / n_experts (a float), any shape of indices, idle
   experts counted as 0: test_update_bias_matches_reference_on_random_loads, ..._mean_counts_every_pick,
   ..._at_the_mean_keeps_bias, ..._direction
-- a new tensor, bias unchanged, bias's dtype and shape: ..._leaves_bias_unchanged, ..._keeps_dtype
+- a new tensor, bias unchanged, bias's dtype and shape: ..._leaves_bias_unchanged, ..._keeps_dtype;
+  each call independent of earlier ones: ..._calls_are_independent
 """
 import math
 import random
@@ -60,8 +62,8 @@ from dataclasses import dataclass
 
 import torch
 
-from autograder.checking import (Case, exercise, expect, expect_close, expect_equal, expect_proven,
-                                 expect_same_as_reference)
+from autograder.checking import (Case, exercise, expect, expect_close, expect_equal, expect_independent_calls,
+                                 expect_proven, expect_same_as_reference)
 from autograder.remote import kind_of, observe, probe
 
 MARGIN = 1e-3  # the smallest gap between two deciding scores of one token, in every input
@@ -314,6 +316,29 @@ def test_top_k_route_large_logits(student, reference):
         logits = distinct_logits(rng, (3,), 5, dtype, offset=1000.0)
         same_tensors()(student.top_k_route(logits, 2), reference.top_k_route(logits, 2),
                        f"top_k_route({describe(logits)} near 1000, k=2)")
+
+
+def route_transposed(top_k_route, data, k):
+    """(Runs in the worker.) top_k_route(data.transpose(0, 1), k): logits that are a non-contiguous view."""
+    return top_k_route(data.transpose(0, 1), k)
+
+
+@exercise(ROUTE, hint="Logits may be a non-contiguous view (a transposed tensor): logits.view(-1, E) fails on it; "
+                      "torch.softmax and topk work on any layout, and reshape copies when it must.")
+def test_top_k_route_non_contiguous_logits(student, reference):
+    """Logits (4, 6) given as the transpose of a (6, 4) tensor: the reference's weights and indices."""
+    logits = distinct_logits(random.Random(612), (4,), 6)
+    got = probe(student, route_transposed, student.top_k_route, logits.T.contiguous(), 2)
+    same_tensors()(got, reference.top_k_route(logits, 2), "top_k_route(transposed (4, 6) logits, k=2)")
+
+
+@exercise(ROUTE, hint="Each call depends only on its arguments: no result kept from an earlier call (a cache "
+                      "keyed on part of the arguments, or a module-level tensor reused).")
+def test_top_k_route_calls_are_independent(student, reference):
+    """Calls in a row with other logits and other k, one repeated: each gives the reference's result."""
+    rng = random.Random(613)
+    a, b = distinct_logits(rng, (3,), 5), distinct_logits(rng, (3,), 5)
+    expect_independent_calls(student, reference, ROUTE, [(a, 2), (b, 2), (a, 3), (a, 2)], compare=same_tensors())
 
 
 @exercise(ROUTE, weight=2, hint="The router learns through the weights: no .detach(), torch.no_grad() or "
@@ -953,6 +978,16 @@ def test_update_bias_leaves_bias_unchanged(student):
                    torch.tensor([[0, 0], [0, 1], [0, 2]]), 3, 0.05)
     expect_proven(not call.changed, "update_bias changed its argument bias in place; return a new tensor")
     expect_proven(call.returned_argument is None, "update_bias returned its argument itself; return a new tensor")
+
+
+@exercise(UPDATE, hint="Each call depends only on its arguments: keep no load or bias from an earlier call "
+                       "(a running count belongs to the training loop, not to this function).")
+def test_update_bias_calls_are_independent(student, reference):
+    """Calls in a row with other loads, one repeated: each gives the reference's result for its own arguments."""
+    bias = torch.zeros(3, dtype=torch.float64)
+    a, b = torch.tensor([[0, 1], [0, 2]]), torch.tensor([[2, 1], [2, 0]])
+    expect_independent_calls(student, reference, UPDATE, [(bias, a, 3, 0.1), (bias, b, 3, 0.1), (bias, a, 3, 0.1)],
+                             compare=same_tensors(lambda dtype: 1e-15))
 
 
 @exercise(UPDATE, hint="Keep bias's dtype and shape: count the loads as integers, then convert them (or the "

@@ -60,6 +60,17 @@ def top_k_route(logits, k):
     top = probs.gather(-1, indices)
     return top / top.sum(dim=-1, keepdim=True), indices
 ''', "decreasing order"),
+    Wrong(ROUTE, "a module-level cache keyed on k alone", '''
+_ROUTES = {}
+
+
+def top_k_route(logits, k):
+    if k not in _ROUTES:
+        probs = torch.softmax(logits, dim=-1, dtype=torch.promote_types(logits.dtype, torch.float32))
+        top, indices = probs.topk(k, dim=-1)
+        _ROUTES[k] = (top / top.sum(dim=-1, keepdim=True), indices)
+    return _ROUTES[k]
+''', "earlier call"),
     Wrong(ROUTE, "always computes in float64 (float32 logits give float64 weights)", '''
 def top_k_route(logits, k):
     probs = torch.softmax(logits.double(), dim=-1)
@@ -166,6 +177,16 @@ def update_bias(bias, indices, n_experts, speed):
     Wrong(UPDATE, "step clamped to the load error (smaller than speed for fractional errors)", variant(
         UPDATE_PLAIN, ("torch.sign(indices.numel() / n_experts - load)",
                        "torch.clamp(indices.numel() / n_experts - load, -1, 1)")), "torch.sign"),
+    Wrong(UPDATE, "a running bias kept between calls (per number of experts)", '''
+_RUNNING = {}
+
+
+def update_bias(bias, indices, n_experts, speed):
+    running = _RUNNING.setdefault(n_experts, bias.clone())
+    load = torch.bincount(indices.reshape(-1), minlength=n_experts).to(bias.dtype)
+    running += speed * torch.sign(indices.numel() / n_experts - load)
+    return running.clone()
+''', "earlier call"),
     Wrong(UPDATE, "bias += step, then a copy returned", '''
 def update_bias(bias, indices, n_experts, speed):
     load = torch.bincount(indices.reshape(-1), minlength=n_experts).to(bias.dtype)
