@@ -15,3 +15,10 @@ def runner():
     The sandbox itself is tested by tests/test_hostile.py and tests/test_grader_robustness.py."""
     with child_runner(sandbox=False) as shared:
         yield shared
+
+
+@pytest.fixture(scope="session")
+def catalogue(runner):
+    """Grades the mutant and alternative catalogues a batch at a time (tests/catalogue_grading.py)."""
+    from tests.catalogue_grading import CatalogueGrader, every_solution
+    return CatalogueGrader(runner, every_solution())

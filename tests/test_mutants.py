@@ -1,6 +1,4 @@
 """Every mutant loses points on its exercise, and the feedback names its bug."""
-import importlib
-import pkgutil
 import re
 from pathlib import Path
 
@@ -9,18 +7,17 @@ import pytest
 import tests.mutants
 from autograder.grade import grade_notebook
 from autograder.report import as_table, exercise_feedback
-from tests.notebooks import load, solution_cell, with_solution, write
+from tests.catalogue_grading import catalogue_modules, graded_together
+from tests.notebooks import load, solution_cell, write
 
-MODULES = [importlib.import_module(f"tests.mutants.{name}") for _, name, _ in pkgutil.iter_modules(tests.mutants.__path__)]
-CATALOGUES = {module.ASSIGNMENT: module for module in MODULES}
-CASES = [(assignment, mutant) for assignment, module in CATALOGUES.items() for mutant in module.MUTANTS]
+CATALOGUES = {module.ASSIGNMENT: module for module in catalogue_modules(tests.mutants)}
+CASES = [graded_together(assignment, f"{assignment}/{mutant}", mutant)
+         for assignment, module in CATALOGUES.items() for mutant in module.MUTANTS]
 
 
-@pytest.mark.parametrize("assignment, mutant", CASES, ids=[f"{a}/{m}" for a, m in CASES])
-def test_mutant_loses_points_with_named_bug(assignment, mutant, tmp_path, runner):
-    result = grade_notebook(with_solution(assignment, mutant.exercise, mutant.code, tmp_path), assignment, runner,
-                            only=[mutant.exercise])
-    exercise = next(e for e in result.exercises if e.exercise == mutant.exercise)
+@pytest.mark.parametrize("assignment, mutant", CASES)
+def test_mutant_loses_points_with_named_bug(assignment, mutant, catalogue):
+    exercise = catalogue.result(assignment, mutant)
     assert exercise.points < exercise.max_points, f"{mutant} scored full marks"
     feedback = exercise_feedback(exercise)  # what the learner reads: the lead failure in full, the rest short
     assert mutant.feedback.lower() in feedback.lower(), f"{mutant}: the feedback does not name the bug: {feedback}"
