@@ -9,6 +9,7 @@ A check's docstring is its name in the feedback; its hint is shown when it fails
 """
 
 import copy
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -45,6 +46,21 @@ def expect_proven(condition: bool, message: str):
     """`expect` for a guard whose failure proves one bug (ProvenBug)."""
     if not condition:
         raise ProvenBug(message)
+
+
+NOT_JUDGED = "not judged"
+
+
+@contextmanager
+def judged_only_if_right():
+    """The comparisons inside decide whether a guard may credit the call it watched: a guard (the
+    arguments are left alone, train mode equals eval mode) earns nothing for a wrong result. A wrong
+    result fails the guard as "not judged", listed after every other failure and without the
+    guard's hint, which names a bug the learner need not have."""
+    try:
+        yield
+    except CheckFailed as wrong:
+        raise CheckFailed(f"{NOT_JUDGED}: the result is wrong ({wrong})") from None
 
 
 def expect_type(got, expected_type, what: str = "the result"):

@@ -1,6 +1,7 @@
 """Print grading results: a progress table for people, one JSON object for programs."""
 import json
 
+from autograder.checking import NOT_JUDGED
 from autograder.grade import NotebookResult
 
 SYMBOLS = {"full": "✓", "partial": "~", "zero": "✗", "todo": "·"}
@@ -77,13 +78,18 @@ def _failures(exercise) -> list[str]:
         lead = failed[0]
         lines.append(f"      ✗ {lead.description}")
         lines.append(f"          {lead.message}")
-        if lead.hint:
+        if _hint_helps(lead):
             lines.append(f"          hint: {lead.hint}")
     if len(failed) > 1:
         lines.append("      also failed (fix the one above first; it may be the same bug):")
-        lines.extend(f"        ✗ {check.description}" + (f" (hint: {check.hint})" if check.hint else "")
+        lines.extend(f"        ✗ {check.description}" + (f" (hint: {check.hint})" if _hint_helps(check) else "")
                      for check in failed[1:])
     return lines
+
+
+def _hint_helps(check) -> bool:
+    """A guard not judged (the result was wrong) says nothing about the bug its hint names."""
+    return bool(check.hint) and not check.message.startswith(NOT_JUDGED)
 
 
 def failures_first_specific(exercise) -> list:
@@ -93,7 +99,7 @@ def failures_first_specific(exercise) -> list:
     that compare with the reference over many inputs; checks not run after a crash come last.
     One bug, one message."""
     failed = [check for check in exercise.checks if not check.passed]
-    return sorted(failed, key=lambda c: (c.message.startswith("not run"), not c.proves_bug, c.broad))
+    return sorted(failed, key=lambda c: (c.message.startswith(("not run", NOT_JUDGED)), not c.proves_bug, c.broad))
 
 
 def _score(points: float, max_points: float) -> str:

@@ -29,7 +29,7 @@ import torch
 
 from autograder import generators
 from autograder.checking import (Case, expect, expect_equal, expect_independent_calls, expect_proven,
-                                 expect_same_as_reference, expect_type, exercise, short)
+                                 expect_same_as_reference, expect_type, exercise, judged_only_if_right, short)
 from autograder.notebook import LearnerCode
 from autograder.remote import observe, probe
 from coursekit.corpus import generate_text, real_text
@@ -1256,13 +1256,15 @@ def test_add_special_tokens_rejects_tiny_max_len(student):
 
 @exercise("add_special_tokens", hint="Build and return a new list; leave `ids` as it was (never change it in "
                                      "place), with or without max_len.")
-def test_add_special_tokens_leaves_input_unchanged(student):
+def test_add_special_tokens_leaves_input_unchanged(student, reference):
     """The input list is not modified, with or without max_len."""
     for kwargs in ({"max_len": 4}, {}):
         call = observe(student.add_special_tokens, [9, 8, 7, 6], **kwargs)
         shown = f"add_special_tokens([9, 8, 7, 6]{', max_len=4' if kwargs else ''})"
         expect_proven(not call.changed, f"{shown} changed the caller's list `ids` in place")
         expect_proven(call.returned_argument is None, f"{shown} returned the caller's list `ids` itself, not a new list")
+        with judged_only_if_right():
+            expect_equal(call.result, reference.add_special_tokens([9, 8, 7, 6], **kwargs), shown)
 
 
 @exercise("add_special_tokens", weight=2, hint="[BOS_ID] + the first max_len - 2 ids (all of them without "
@@ -1452,13 +1454,15 @@ def test_pad_batch_rejects_empty_batch_with_max_len(student):
 
 @exercise("pad_batch", hint="Don't modify the input sequences: no insert, append or del on the caller's "
                             "lists (in place), on either side.")
-def test_pad_batch_leaves_input_unchanged(student):
+def test_pad_batch_leaves_input_unchanged(student, reference):
     """The input lists are not modified, with left and right padding."""
     for side in ("right", "left"):
-        call = observe(student.pad_batch, [[1, 2, 3], [4]], 0, max_len=2, side=side)
-        expect_proven(not call.changed, f"pad_batch(..., max_len=2, side={side!r}) changed the caller's `sequences` in place")
-        call = observe(student.pad_batch, [[5], [6, 7, 8]], 0, side=side)
-        expect_proven(not call.changed, f"pad_batch(..., side={side!r}) changed the caller's `sequences` in place")
+        for sequences, kwargs in (([[1, 2, 3], [4]], {"max_len": 2}), ([[5], [6, 7, 8]], {})):
+            shown = f"pad_batch({sequences}, 0, {''.join(f'{k}={v}, ' for k, v in kwargs.items())}side={side!r})"
+            call = observe(student.pad_batch, sequences, 0, side=side, **kwargs)
+            expect_proven(not call.changed, f"{shown} changed the caller's `sequences` in place")
+            with judged_only_if_right():
+                same_padding(call.result, reference.pad_batch(sequences, 0, side=side, **kwargs), shown)
 
 
 @exercise("pad_batch", hint="Use every argument in every call: a cache keyed on part of them (the batch and "

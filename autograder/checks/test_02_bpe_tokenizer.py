@@ -13,7 +13,7 @@ import pytest
 
 from autograder import generators as g
 from autograder.checking import (expect, expect_equal, expect_independent_calls, expect_proven, expect_same_as_reference,
-                                 expect_type, exercise, short)
+                                 expect_type, exercise, judged_only_if_right, short)
 from autograder.remote import observe
 from coursekit.corpus import generate_text, real_text
 
@@ -166,6 +166,8 @@ def test_merge_leaves_input_unchanged(student):
     call = observe(student.merge, [4, 4, 1, 4, 4], (4, 4), 7)
     expect_proven(not call.changed, "merge changed the caller's list `ids` in place")
     expect_proven(call.returned_argument is None, "merge returned the caller's list `ids` itself, not a new list")
+    with judged_only_if_right():
+        expect_equal(call.result, [7, 1, 7], "merge([4, 4, 1, 4, 4], (4, 4), 7)")
 
 
 @exercise("merge", hint="Return a new list even when nothing is replaced (or ids is empty): returning "

@@ -21,7 +21,7 @@ import torch.nn as nn
 
 from autograder import generators
 from autograder.checking import (Case, expect, expect_close, expect_equal, expect_proven, expect_same_as_reference,
-                                 exercise)
+                                 exercise, judged_only_if_right)
 from autograder.remote import is_a, kind_of, observe, probe
 
 def closed_form_pe(seq_len: int, d_model: int, base: float = 10000.0, start: int = 0) -> torch.Tensor:
@@ -349,6 +349,9 @@ def test_token_embedding_does_not_change_ids(student):
     call = observe(embedding, ids)
     expect_proven(not call.changed, "forward changed the caller's ids in place")
     expect_proven(call.returned_argument is None, "forward returned ids itself")
+    with judged_only_if_right():
+        rows = embedding.weight.detach()[ids] * (ids != 2).unsqueeze(-1)
+        expect_close(call.result, rows, atol=0, what="forward(ids), padding_idx 2")
 
 
 def gradient_of_padding_zero(embedding, ids):
@@ -929,6 +932,8 @@ def test_ewp_does_not_change_ids(student):
     call = observe(layer, ids)
     expect_proven(not call.changed, "forward changed the caller's ids in place")
     expect_proven(call.returned_argument is None, "forward returned ids itself")
+    with judged_only_if_right():
+        expect_close(call.result, expected_output(layer, ids, 3), atol=1e-5, what="forward(ids), pad_id 3")
 
 
 @exercise("EmbeddingWithPosition", hint="The output's dtype is the module's: after .double() (which converts "
@@ -1248,3 +1253,6 @@ def test_tie_failed_call_leaves_head_unchanged(student):
         seen = probe(student, failed_tie, student.tie_weights, 10, 4, head_shape)
         expect(seen["raised"], f"no ValueError for a head of shape {head_shape}")
         expect(seen["kept"], f"after the ValueError (head of shape {head_shape}) head.weight was changed")
+    with judged_only_if_right():  # a tie_weights that raises whatever the shapes changes nothing either
+        embedding, head, _ = tied_pair(student, 10, 4)
+        expect(head.weight is embedding.weight, "with matching shapes (10, 4), head.weight is not embedding.weight")

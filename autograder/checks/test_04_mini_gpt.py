@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from autograder import generators
 from autograder.checking import (Case, CheckFailed, ProvenBug, exercise, expect, expect_close, expect_equal,
-                                 expect_proven, expect_same_as_reference)
+                                 expect_proven, expect_same_as_reference, judged_only_if_right)
 from autograder.remote import Remote, is_a, kind_of, observe, probe
 
 ATOL = 1e-10
@@ -172,9 +172,10 @@ def module_cases(rng, shapes, d_model, dtype=torch.float64, **kwargs):
     return cases
 
 
-def expect_same_in_train_and_eval(module, cases, what):
+def expect_same_in_train_and_eval(module, reference_module, cases, what):
     """The learner's module gives the same outputs in train mode as in eval mode (no dropout): a
-    difference proves something depends on self.training, whatever the rest computes."""
+    difference proves something depends on self.training, whatever the rest computes. Credited only
+    where eval mode gives the reference's outputs (a module that returns zeros has no dropout either)."""
     for case in cases:
         module.train()
         in_train = module(*case.args, **case.kwargs)
@@ -184,6 +185,8 @@ def expect_same_in_train_and_eval(module, cases, what):
             same_values(in_train, in_eval, f"{what}{case}: train mode vs eval mode")
         except CheckFailed as difference:
             raise ProvenBug(str(difference)) from None
+        with judged_only_if_right():
+            same_values(in_eval, reference_module(*case.args, **case.kwargs), f"{what}{case} in eval mode")
 
 
 def module_gradients(module, args, kwargs, output_weights):
@@ -774,10 +777,10 @@ def test_mha_matches_reference_on_random_configs(student, reference):
                               "Remove nn.Dropout / F.dropout from the attention.")
 def test_mha_train_mode_has_no_dropout(student, reference):
     """In train mode, y and the weights are what eval mode gives (no dropout)."""
-    mine, _ = pair(student, reference, MHA, dict(d_model=12, n_head=3), seed=201)
+    mine, ref = pair(student, reference, MHA, dict(d_model=12, n_head=3), seed=201)
     rng = random.Random(201)
     cases = module_cases(rng, [(2, 6), (2, 6)], 12) + module_cases(rng, [(3, 5)], 12, return_weights=True)
-    expect_same_in_train_and_eval(mine, cases, "MultiHeadAttention")
+    expect_same_in_train_and_eval(mine, ref, cases, "MultiHeadAttention")
 
 
 @exercise(MHA, hint="No other parameters or buffers: not even a non-persistent causal-mask buffer "
@@ -886,8 +889,8 @@ def test_feed_forward_any_leading_dimensions(student, reference):
                                         "be proj(GELU_tanh(fc(x))) exactly. Remove nn.Dropout / F.dropout.")
 def test_feed_forward_train_mode_has_no_dropout(student, reference):
     """In train mode, the outputs are what eval mode gives (no dropout)."""
-    mine, _ = pair(student, reference, "FeedForward", dict(d_model=8, n_head=2), seed=302)
-    expect_same_in_train_and_eval(mine, module_cases(random.Random(302), [(2, 5), (2, 5), (3, 4)], 8), "FeedForward")
+    mine, ref = pair(student, reference, "FeedForward", dict(d_model=8, n_head=2), seed=302)
+    expect_same_in_train_and_eval(mine, ref, module_cases(random.Random(302), [(2, 5), (2, 5), (3, 4)], 8), "FeedForward")
 
 
 @exercise("FeedForward", weight=2, hint="Training backpropagates through the MLP: compute GELU out of place "
@@ -984,18 +987,21 @@ def test_block_matches_reference_on_random_configs(student, reference):
                                 "is overwritten.")
 def test_block_leaves_its_input_unchanged(student, reference):
     """The block changes nothing in x and returns a new tensor."""
-    mine, _ = pair(student, reference, BLOCK, dict(d_model=12, n_head=3), seed=401)
-    call = observe(mine, randn(2, 4, 12, seed=402))
+    mine, ref = pair(student, reference, BLOCK, dict(d_model=12, n_head=3), seed=401)
+    x = randn(2, 4, 12, seed=402)
+    call = observe(mine, x)
     expect_proven(not call.changed, "the block changed its input x in place; leave the caller's tensor as it was")
     expect_proven(call.returned_argument is None, "the block returned its input x itself; return a new tensor")
+    with judged_only_if_right():
+        same_values(call.result, ref(x), "the block's output")
 
 
 @exercise(BLOCK, weight=2, hint="No dropout anywhere (the text): in train mode too the block must compute "
                                 "x + attn(ln1(x)), then + mlp(ln2(.)) exactly. Remove nn.Dropout.")
 def test_block_train_mode_has_no_dropout(student, reference):
     """In train mode, the outputs are what eval mode gives (no dropout)."""
-    mine, _ = pair(student, reference, BLOCK, dict(d_model=12, n_head=3), seed=403)
-    expect_same_in_train_and_eval(mine, module_cases(random.Random(403), [(2, 5), (2, 5), (1, 3)], 12),
+    mine, ref = pair(student, reference, BLOCK, dict(d_model=12, n_head=3), seed=403)
+    expect_same_in_train_and_eval(mine, ref, module_cases(random.Random(403), [(2, 5), (2, 5), (1, 3)], 12),
                                   "TransformerBlock")
 
 
@@ -1160,11 +1166,13 @@ def test_minigpt_matches_reference_on_random_configs(student, reference):
                                     "into targets in place (it is often idx itself, the caller's batch).")
 def test_minigpt_leaves_idx_and_targets_unchanged(student, reference):
     """forward(idx, targets) changes neither idx nor targets."""
-    mine, _ = pair(student, reference, "MiniGPT", {}, seed=501)
+    mine, ref = pair(student, reference, "MiniGPT", {}, seed=501)
     idx = torch.randint(13, (2, 7), generator=gen(501))
     targets = torch.randint(13, (2, 7), generator=gen(502))
     call = observe(mine, idx, targets)
     expect_proven(not call.changed, f"forward changed its argument {'idx' if 0 in call.changed else 'targets'} in place")
+    with judged_only_if_right():
+        same_values(call.result, ref(idx, targets), "forward(idx, targets)")
 
 
 @exercise("MiniGPT", weight=2, hint="No dropout anywhere (the text): in train mode too, the logits and the "
@@ -1172,8 +1180,8 @@ def test_minigpt_leaves_idx_and_targets_unchanged(student, reference):
                                     "and blocks.")
 def test_minigpt_train_mode_has_no_dropout(student, reference):
     """In train mode, the logits and the loss are what eval mode gives (no dropout)."""
-    mine, _ = pair(student, reference, "MiniGPT", {}, seed=503)
-    expect_same_in_train_and_eval(mine, minigpt_cases(random.Random(503), 13, 9, 3), "MiniGPT")
+    mine, ref = pair(student, reference, "MiniGPT", {}, seed=503)
+    expect_same_in_train_and_eval(mine, ref, minigpt_cases(random.Random(503), 13, 9, 3), "MiniGPT")
 
 
 @exercise("MiniGPT", weight=2, hint="Return the loss as a 0-dim tensor that carries the gradient (what "
