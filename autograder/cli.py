@@ -29,11 +29,10 @@ def main(argv=None) -> int:
     build.add_argument("assignments", nargs="*", help="default: every assignment in source/")
     build.add_argument("--release-only", action="store_true", help="skip executing solutions/")
 
-    nbgrader = commands.add_parser("nbgrader", help="grade a collected assignment into nbgrader's gradebook")
+    nbgrader = commands.add_parser("nbgrader", help="nbgrader autograde a collected assignment, then print its scores")
     nbgrader.add_argument("assignment")
     nbgrader.add_argument("--course-dir", type=Path, default=Path("."))
     nbgrader.add_argument("--student", default="*", help="glob of student ids (default: all)")
-    nbgrader.add_argument("--jobs", type=int, default=1, help="grade this many submissions at once (default 1)")
     nbgrader.add_argument("--allow-unsandboxed", action="store_true",
                           help="grade even where bubblewrap cannot run (learner code could then read files "
                                "and use the network)")
@@ -47,8 +46,7 @@ def main(argv=None) -> int:
         from autograder.build import build
         return build(args.assignments, execute_solutions=not args.release_only)
     from autograder.gradebook import grade_into_gradebook
-    return grade_into_gradebook(args.assignment, args.course_dir.resolve(), args.student, args.allow_unsandboxed,
-                                args.jobs)
+    return grade_into_gradebook(args.assignment, args.course_dir.resolve(), args.student, args.allow_unsandboxed)
 
 
 def start_work(names: list[str]) -> int:
