@@ -43,3 +43,9 @@ def test_a_guard_gives_no_credit_to_a_wrong_result_that_leaves_its_input_alone(t
     merge = grade_notebook(notebook, "02-bpe-tokenizer", runner, only=["merge"]).exercises[0]
     guard = next(c for c in merge.checks if c.description == "The input list is not modified.")
     assert not guard.passed and guard.message.startswith(NOT_JUDGED)
+
+
+def test_an_unstarted_class_says_not_implemented_yet_even_where_checks_fail_otherwise():
+    unstarted = exercise(check("train", message="not implemented yet (raises NotImplementedError)"),
+                         check("types", message="id_to_token should be a list, got None"))
+    assert exercise_feedback(unstarted).splitlines()[1:] == ["  not implemented yet"]
