@@ -63,7 +63,7 @@ from dataclasses import dataclass
 import torch
 
 from autograder.checking import (Case, exercise, expect, expect_close, expect_equal, expect_independent_calls,
-                                 expect_proven, expect_same_as_reference)
+                                 expect_proven, expect_same_as_reference, judged_only_if_right)
 from autograder.remote import kind_of, observe, probe
 
 MARGIN = 1e-3  # the smallest gap between two deciding scores of one token, in every input
@@ -126,16 +126,16 @@ def describe(t) -> str:
     return f"{tuple(t.shape)} {str(t.dtype).removeprefix('torch.')}"
 
 
-def same_tensors(atol_for=tolerance, rtol=0.0):
-    """A compare: a tensor or a tuple of tensors with the reference's types, dtypes, shapes; integer
-    tensors exactly equal, floating ones within atol_for(dtype) (+ rtol relative)."""
+def same_tensors(atol_for=tolerance, rtol=0.0, names=("weights", "indices")):
+    """A compare: a tensor or a tuple of tensors (named `names`) with the reference's types, dtypes, shapes;
+    integer tensors exactly equal, floating ones within atol_for(dtype) (+ rtol relative)."""
     def compare(got, expected, what):
         if isinstance(expected, tuple):
             expect(isinstance(got, tuple) and len(got) == len(expected),
                    f"{what}: expected a tuple of {len(expected)} tensors, got {kind_of(got)}"
                    + (f" of {len(got)}" if isinstance(got, tuple) else ""))
             for i, (g, e) in enumerate(zip(got, expected)):
-                compare(g, e, f"{what}, item {i} ({'weights' if i == 0 else 'indices'})")
+                compare(g, e, f"{what}, item {i} ({names[i]})")
             return
         expect(isinstance(got, torch.Tensor), f"{what}: expected a tensor, got {kind_of(got)}")
         expect_equal(tuple(got.shape), tuple(expected.shape), f"{what}: the shape")
@@ -511,18 +511,18 @@ def test_moe_layer_bfloat16_output_dtype(student, reference):
 
 
 def expert_calls(layer, x):
-    """(Runs in the worker.) How many times each expert's forward ran during layer(x)."""
+    """(Runs in the worker.) How many times each expert's forward ran during layer(x), and y."""
     import torch
     calls = [0] * len(layer.experts)
     hooks = [e.register_forward_pre_hook(lambda module, args, n=n: calls.__setitem__(n, calls[n] + 1))
              for n, e in enumerate(layer.experts)]
     try:
         with torch.no_grad():
-            layer(x)
+            y = layer(x)[0]
     finally:
         for hook in hooks:
             hook.remove()
-    return calls
+    return calls, y
 
 
 @exercise(MOE, weight=2, hint="Vectorise: for each expert, gather ALL the tokens routed to it and call the "
@@ -532,16 +532,19 @@ def expert_calls(layer, x):
 def test_moe_layer_calls_each_expert_once(student, reference):
     """48 tokens, 4 experts, top-2: each expert's forward runs at most once."""
     mine, ref = moe_pair(student, reference, 4, 5, 4, 2, 711)
-    calls = probe(student, expert_calls, mine, routable_input(ref, (3, 16, 4), 712))
+    x = routable_input(ref, (3, 16, 4), 712)
+    calls, y = probe(student, expert_calls, mine, x)
     expect(max(calls) <= 1, f"the experts' forward ran {calls} times: call each expert once on all its tokens")
+    with judged_only_if_right(), torch.no_grad():
+        expect_close(y, ref(x)[0], 1e-10, what="y")
 
 
 def python_lines(layer, inputs):
     """(Runs in the worker.) For each x: the number of lines of the notebook's own code (its cells)
-    executed during layer(x), loop iterations included."""
+    executed during layer(x), loop iterations included; and the outputs y."""
     import sys
     import torch
-    counts = []
+    counts, outputs = [], []
     for x in inputs:
         count = [0]
 
@@ -556,11 +559,12 @@ def python_lines(layer, inputs):
         sys.settrace(calls)
         try:
             with torch.no_grad():
-                layer(x)
+                y = layer(x)[0]
         finally:
             sys.settrace(None)
         counts.append(count[0])
-    return counts
+        outputs.append(y)
+    return counts, outputs
 
 
 @exercise(MOE, weight=3, hint="No Python loop (for, while or a comprehension) over tokens, positions or batch "
@@ -575,10 +579,13 @@ def test_moe_layer_python_steps_do_not_grow_with_tokens(student, reference):
     for x in inputs:  # the same code path each time: no expert without tokens
         chosen = ref.route(x.reshape(-1, 4) @ ref.router.weight.T)[1]
         assert len(set(chosen.reshape(-1).tolist())) == 4, "python_lines: an input leaves an expert idle"
-    counts = probe(student, python_lines, mine, inputs)
+    counts, outputs = probe(student, python_lines, mine, inputs)
     expect(max(counts) - min(counts) <= 8,
            f"your forward executed {counts[0]} lines of Python for 8 tokens, {counts[1]} for 512 tokens in one "
            f"sequence and {counts[2]} for 64 sequences of 8: a Python loop over tokens, positions or batch rows")
+    with judged_only_if_right(), torch.no_grad():
+        for x, y in zip(inputs, outputs):
+            expect_close(y, ref(x)[0], 1e-10, what=f"y for x of shape {tuple(x.shape)}")
 
 
 @exercise(MOE, weight=2, hint="Every token goes to all its k experts: no capacity limit, no token dropped "
@@ -631,8 +638,11 @@ def test_moe_layer_gradients_match_reference(student, reference):
 def test_moe_layer_leaves_x_unchanged(student, reference):
     """forward(x) changes nothing in x and does not return it."""
     mine, ref = moe_pair(student, reference, 4, 5, 3, 2, 723)
-    call = observe(mine, routable_input(ref, (2, 4, 4), 724))
+    x = routable_input(ref, (2, 4, 4), 724)
+    call = observe(mine, x)
     expect_proven(not call.changed, "forward changed x in place; leave the caller's tensor as it was")
+    with judged_only_if_right(), torch.no_grad():
+        same_tensors(moe_tolerance, names=("y", "logits"))(call.result, ref(x), "forward(x)")
 
 
 # load_balancing_loss ---------------------------------------------------------------------------
@@ -972,12 +982,14 @@ def test_update_bias_direction(student):
 
 @exercise(UPDATE, weight=2, hint="Return a new tensor and leave bias as it was (bias + ..., not bias += ... or "
                                  "bias.add_(...)): the training loop copies the result into the buffer itself.")
-def test_update_bias_leaves_bias_unchanged(student):
+def test_update_bias_leaves_bias_unchanged(student, reference):
     """The call changes nothing in bias and returns a new tensor."""
-    call = observe(student.update_bias, torch.tensor([0.1, -0.1, 0.0], dtype=torch.float64),
-                   torch.tensor([[0, 0], [0, 1], [0, 2]]), 3, 0.05)
+    args = (torch.tensor([0.1, -0.1, 0.0], dtype=torch.float64), torch.tensor([[0, 0], [0, 1], [0, 2]]), 3, 0.05)
+    call = observe(student.update_bias, *args)
     expect_proven(not call.changed, "update_bias changed its argument bias in place; return a new tensor")
     expect_proven(call.returned_argument is None, "update_bias returned its argument itself; return a new tensor")
+    with judged_only_if_right():
+        same_tensors(lambda dtype: 1e-15)(call.result, reference.update_bias(*args), "update_bias")
 
 
 @exercise(UPDATE, hint="Each call depends only on its arguments: keep no load or bias from an earlier call "
