@@ -7,36 +7,18 @@ boundaries of an option, large ids, case variants); the correct ones are formula
 allows (other loops, recursion over bits, iterators, helpers named encode/decode, exceptions that
 name the codec, Counter, heapq-free double sorts, pad_sequence...).
 """
-from tests.alternatives import Correct, Wrong
+from tests.alternatives import Correct, Wrong, variant
 
 ASSIGNMENT = "01-tokenizer-basics"
 
 # utf8_encode ----------------------------------------------------------------------------------
 
-ENCODE_PLANE_MASK = r'''
+# a plain correct utf8_encode: solutions below that differ from it in a few places are its variants
+ENCODE_PLAIN = r'''
 def utf8_encode(text):
     out = []
     for ch in text:
         cp = ord(ch)
-        if cp < 0x80:
-            out.append(cp)
-        elif cp < 0x800:
-            out += [0xC0 | (cp >> 6), 0x80 | (cp & 0x3F)]
-        elif cp < 0x10000:
-            out += [0xE0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F)]
-        else:
-            # the 4-byte lead holds 3 bits, the next byte "the 5 bits after them"
-            out += [0xF0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x1F), 0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F)]
-    return out
-'''
-
-ENCODE_DROPS_BOM = r'''
-def utf8_encode(text):
-    out = []
-    for ch in text:
-        cp = ord(ch)
-        if cp == 0xFEFF:  # a byte-order mark is not text
-            continue
         if cp < 0x80:
             out.append(cp)
         elif cp < 0x800:
@@ -47,6 +29,17 @@ def utf8_encode(text):
             out += [0xF0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3F), 0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F)]
     return out
 '''
+
+ENCODE_PLANE_MASK = variant(ENCODE_PLAIN,
+    ('            out += [0xF0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3F),',
+     '            # the 4-byte lead holds 3 bits, the next byte "the 5 bits after them"\n'
+     '            out += [0xF0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x1F),'))
+
+ENCODE_DROPS_BOM = variant(ENCODE_PLAIN,
+    ('        cp = ord(ch)\n',
+     '        cp = ord(ch)\n'
+     '        if cp == 0xFEFF:  # a byte-order mark is not text\n'
+     '            continue\n'))
 
 ENCODE_CODEC_ALIAS = r'''
 def utf8_encode(text):
@@ -59,20 +52,10 @@ def utf8_encode(text):
     return [value for value in to_bytes(text)[0]]
 '''
 
-ENCODE_MUTABLE_DEFAULT = r'''
-def utf8_encode(text, out=[]):
-    for ch in text:
-        cp = ord(ch)
-        if cp < 0x80:
-            out.append(cp)
-        elif cp < 0x800:
-            out += [0xC0 | (cp >> 6), 0x80 | (cp & 0x3F)]
-        elif cp < 0x10000:
-            out += [0xE0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F)]
-        else:
-            out += [0xF0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3F), 0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F)]
-    return out
-'''
+ENCODE_MUTABLE_DEFAULT = variant(ENCODE_PLAIN,
+    ('def utf8_encode(text):\n'
+     '    out = []\n',
+     'def utf8_encode(text, out=[]):\n'))
 
 ENCODE_SHARED_RESULT = r'''
 _BUFFER = []
@@ -94,24 +77,18 @@ def utf8_encode(text):
     return _BUFFER
 '''
 
-ENCODE_NAMES_THE_CODEC = r'''
-def utf8_encode(text):
-    """Like text.encode("utf-8"), but written by hand (no str.encode, no codecs)."""
-    out = []
-    for i, ch in enumerate(text):
-        cp = ord(ch)
-        if 0xD800 <= cp <= 0xDFFF:
-            raise UnicodeEncodeError("utf-8", text, i, i + 1, "surrogates not allowed")
-        if cp < 0x80:
-            out.append(cp)
-        elif cp < 0x800:
-            out += [0xC0 | (cp >> 6), 0x80 | (cp & 0x3F)]
-        elif cp < 0x10000:
-            out += [0xE0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F)]
-        else:
-            out += [0xF0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3F), 0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F)]
-    return out
-'''
+ENCODE_NAMES_THE_CODEC = variant(ENCODE_PLAIN,
+    ('def utf8_encode(text):\n'
+     '    out = []\n'
+     '    for ch in text:\n'
+     '        cp = ord(ch)\n',
+     'def utf8_encode(text):\n'
+     '    """Like text.encode("utf-8"), but written by hand (no str.encode, no codecs)."""\n'
+     '    out = []\n'
+     '    for i, ch in enumerate(text):\n'
+     '        cp = ord(ch)\n'
+     '        if 0xD800 <= cp <= 0xDFFF:\n'
+     '            raise UnicodeEncodeError("utf-8", text, i, i + 1, "surrogates not allowed")\n'))
 
 ENCODE_HELPER_NAMED_ENCODE = r'''
 def utf8_encode(text):
@@ -176,6 +153,24 @@ DECODE_BODY = r'''
             raise ValueError(f"byte {lead:#x} cannot start a character")
 '''
 
+# a plain correct utf8_decode: solutions below that differ from it in a few places are its variants
+DECODE_PLAIN = r'''
+def utf8_decode(byte_values):
+    chars, i = [], 0
+    while i < len(byte_values):
+        lead = byte_values[i]
+''' + DECODE_BODY + r'''
+        if i + length > len(byte_values):
+            raise ValueError("truncated character")
+        for b in byte_values[i + 1:i + length]:
+            if b & 0xC0 != 0x80:
+                raise ValueError("not a continuation byte")
+            cp = (cp << 6) | (b & 0x3F)
+        chars.append(chr(cp))
+        i += length
+    return "".join(chars)
+'''
+
 DECODE_POPS_INPUT = r'''
 def utf8_decode(byte_values):
     chars = []
@@ -193,117 +188,59 @@ def utf8_decode(byte_values):
     return "".join(chars)
 '''
 
-DECODE_NEEDS_A_LIST = r'''
-def utf8_decode(byte_values):
-    data = byte_values.copy()
-    chars, i = [], 0
-    while i < len(data):
-        lead = data[i]
-''' + DECODE_BODY + r'''
-        if i + length > len(data):
-            raise ValueError("truncated character")
-        for b in data[i + 1:i + length]:
-            if b & 0xC0 != 0x80:
-                raise ValueError("not a continuation byte")
-            cp = (cp << 6) | (b & 0x3F)
-        chars.append(chr(cp))
-        i += length
-    return "".join(chars)
-'''
+DECODE_NEEDS_A_LIST = variant(DECODE_PLAIN,
+    ('    chars, i = [], 0\n'
+     '    while i < len(byte_values):\n'
+     '        lead = byte_values[i]\n',
+     '    data = byte_values.copy()\n'
+     '    chars, i = [], 0\n'
+     '    while i < len(data):\n'
+     '        lead = data[i]\n'),
+    ('        if i + length > len(byte_values):\n', '        if i + length > len(data):\n'),
+    ('        for b in byte_values[i + 1:i + length]:\n', '        for b in data[i + 1:i + length]:\n'))
 
-DECODE_HIGH_BIT_ONLY = r'''
-def utf8_decode(byte_values):
-    chars, i = [], 0
-    while i < len(byte_values):
-        lead = byte_values[i]
-''' + DECODE_BODY + r'''
-        if i + length > len(byte_values):
-            raise ValueError("truncated character")
-        for b in byte_values[i + 1:i + length]:
-            if b < 0x80:  # a continuation byte has its high bit set
-                raise ValueError("not a continuation byte")
-            cp = (cp << 6) | (b & 0x3F)
-        chars.append(chr(cp))
-        i += length
-    return "".join(chars)
-'''
+DECODE_HIGH_BIT_ONLY = variant(DECODE_PLAIN,
+    ('            if b & 0xC0 != 0x80:\n',
+     '            if b < 0x80:  # a continuation byte has its high bit set\n'))
 
-DECODE_STRIPS_BOM = r'''
-def utf8_decode(byte_values):
-    chars, i = [], 0
-    if list(byte_values[:3]) == [0xEF, 0xBB, 0xBF]:
-        i = 3  # skip a byte-order mark
-    while i < len(byte_values):
-        lead = byte_values[i]
-''' + DECODE_BODY + r'''
-        if i + length > len(byte_values):
-            raise ValueError("truncated character")
-        for b in byte_values[i + 1:i + length]:
-            if b & 0xC0 != 0x80:
-                raise ValueError("not a continuation byte")
-            cp = (cp << 6) | (b & 0x3F)
-        chars.append(chr(cp))
-        i += length
-    return "".join(chars)
-'''
+DECODE_STRIPS_BOM = variant(DECODE_PLAIN,
+    ('    chars, i = [], 0\n',
+     '    chars, i = [], 0\n'
+     '    if list(byte_values[:3]) == [0xEF, 0xBB, 0xBF]:\n'
+     '        i = 3  # skip a byte-order mark\n'))
 
-DECODE_PLANE_MASK = r'''
-def utf8_decode(byte_values):
-    chars, i = [], 0
-    while i < len(byte_values):
-        lead = byte_values[i]
-''' + DECODE_BODY + r'''
-        if i + length > len(byte_values):
-            raise ValueError("truncated character")
-        tail = byte_values[i + 1:i + length]
-        if any(b & 0xC0 != 0x80 for b in tail):
-            raise ValueError("not a continuation byte")
-        if length == 4:
-            cp = (cp << 18) | ((tail[0] & 0x1F) << 12) | ((tail[1] & 0x3F) << 6) | (tail[2] & 0x3F)
-        else:
-            for b in tail:
-                cp = (cp << 6) | (b & 0x3F)
-        chars.append(chr(cp))
-        i += length
-    return "".join(chars)
-'''
+DECODE_PLANE_MASK = variant(DECODE_PLAIN,
+    ('        for b in byte_values[i + 1:i + length]:\n'
+     '            if b & 0xC0 != 0x80:\n'
+     '                raise ValueError("not a continuation byte")\n'
+     '            cp = (cp << 6) | (b & 0x3F)\n',
+     '        tail = byte_values[i + 1:i + length]\n'
+     '        if any(b & 0xC0 != 0x80 for b in tail):\n'
+     '            raise ValueError("not a continuation byte")\n'
+     '        if length == 4:\n'
+     '            cp = (cp << 18) | ((tail[0] & 0x1F) << 12) | ((tail[1] & 0x3F) << 6) | (tail[2] & 0x3F)\n'
+     '        else:\n'
+     '            for b in tail:\n'
+     '                cp = (cp << 6) | (b & 0x3F)\n'))
 
 DECODE_CODEC_ALIAS = r'''
 def utf8_decode(byte_values):
     return str(bytes(byte_values), "u8")
 '''
 
-DECODE_MUTABLE_DEFAULT = r'''
-def utf8_decode(byte_values, chars=[]):
-    i = 0
-    while i < len(byte_values):
-        lead = byte_values[i]
-''' + DECODE_BODY + r'''
-        if i + length > len(byte_values):
-            raise ValueError("truncated character")
-        for b in byte_values[i + 1:i + length]:
-            if b & 0xC0 != 0x80:
-                raise ValueError("not a continuation byte")
-            cp = (cp << 6) | (b & 0x3F)
-        chars.append(chr(cp))
-        i += length
-    return "".join(chars)
-'''
+DECODE_MUTABLE_DEFAULT = variant(DECODE_PLAIN,
+    ('def utf8_decode(byte_values):\n'
+     '    chars, i = [], 0\n',
+     'def utf8_decode(byte_values, chars=[]):\n'
+     '    i = 0\n'))
 
-DECODE_ASSERTS = r'''
-def utf8_decode(byte_values):
-    chars, i = [], 0
-    while i < len(byte_values):
-        lead = byte_values[i]
-''' + DECODE_BODY + r'''
-        assert i + length <= len(byte_values), "truncated character"
-        for b in byte_values[i + 1:i + length]:
-            assert b & 0xC0 == 0x80, "not a continuation byte"
-            cp = (cp << 6) | (b & 0x3F)
-        chars.append(chr(cp))
-        i += length
-    return "".join(chars)
-'''
+DECODE_ASSERTS = variant(DECODE_PLAIN,
+    ('        if i + length > len(byte_values):\n'
+     '            raise ValueError("truncated character")\n',
+     '        assert i + length <= len(byte_values), "truncated character"\n'),
+    ('            if b & 0xC0 != 0x80:\n'
+     '                raise ValueError("not a continuation byte")\n',
+     '            assert b & 0xC0 == 0x80, "not a continuation byte"\n'))
 
 DECODE_UNICODE_DECODE_ERROR = r'''
 def utf8_decode(byte_values):
@@ -313,18 +250,9 @@ def utf8_decode(byte_values):
 
     chars, i = [], 0
     while i < len(byte_values):
-        lead = byte_values[i]
-        if lead < 0x80:
-            length, cp = 1, lead
-        elif 0xC2 <= lead <= 0xDF:
-            length, cp = 2, lead & 0x1F
-        elif 0xE0 <= lead <= 0xEF:
-            length, cp = 3, lead & 0x0F
-        elif 0xF0 <= lead <= 0xF4:
-            length, cp = 4, lead & 0x07
-        else:
-            fail(i, "invalid start byte")
-        if i + length > len(byte_values):
+        lead = byte_values[i]''' + variant(DECODE_BODY,  # DECODE_BODY, failing with UnicodeDecodeError
+    ('            raise ValueError(f"byte {lead:#x} cannot start a character")\n',
+     '            fail(i, "invalid start byte")\n')) + r'''        if i + length > len(byte_values):
             fail(i, "unexpected end of data")
         for position in range(i + 1, i + length):
             if byte_values[position] & 0xC0 != 0x80:
@@ -382,42 +310,8 @@ def utf8_decode(byte_values):
 
 # CharTokenizer --------------------------------------------------------------------------------
 
-CHAR_CLASS_CACHE = r'''
-class CharTokenizer(Tokenizer):
-    _encoded = {}  # text -> ids, to encode repeated texts fast
-
-    def train(self, text):
-        self.id_to_token = list(SPECIAL_TOKENS) + sorted(set(text))
-        self.token_to_id = {token: i for i, token in enumerate(self.id_to_token)}
-        return self
-
-    def encode(self, text):
-        if text not in self._encoded:
-            self._encoded[text] = [self.token_to_id.get(ch, UNK_ID) for ch in text]
-        return list(self._encoded[text])
-
-    def decode(self, ids):
-        return "".join(self.id_to_token[i] for i in ids)
-'''
-
-CHAR_DEFAULTDICT = r'''
-from collections import defaultdict
-
-
-class CharTokenizer(Tokenizer):
-    def train(self, text):
-        self.id_to_token = list(SPECIAL_TOKENS) + sorted(set(text))
-        self.token_to_id = defaultdict(lambda: UNK_ID, {t: i for i, t in enumerate(self.id_to_token)})
-        return self
-
-    def encode(self, text):
-        return [self.token_to_id[ch] for ch in text]
-
-    def decode(self, ids):
-        return "".join(self.id_to_token[i] for i in ids)
-'''
-
-CHAR_DECODE_POPS = r'''
+# a plain correct CharTokenizer: solutions below that differ from it in a few places are its variants
+CHAR_PLAIN = r'''
 class CharTokenizer(Tokenizer):
     def train(self, text):
         self.id_to_token = list(SPECIAL_TOKENS) + sorted(set(text))
@@ -428,58 +322,54 @@ class CharTokenizer(Tokenizer):
         return [self.token_to_id.get(ch, UNK_ID) for ch in text]
 
     def decode(self, ids):
-        text = ""
-        while ids:
-            text += self.id_to_token[ids.pop(0)]
-        return text
-'''
-
-CHAR_TUPLE_VOCAB = r'''
-class CharTokenizer(Tokenizer):
-    def train(self, text):
-        self.id_to_token = SPECIAL_TOKENS + tuple(sorted(set(text)))
-        self.token_to_id = {t: i for i, t in enumerate(self.id_to_token)}
-        return self
-
-    def encode(self, text):
-        return [self.token_to_id.get(ch, UNK_ID) for ch in text]
-
-    def decode(self, ids):
         return "".join(self.id_to_token[i] for i in ids)
 '''
 
-CHAR_UTF16_ORDER = r'''
-class CharTokenizer(Tokenizer):
-    def train(self, text):
-        # order by the character's code units
-        self.id_to_token = list(SPECIAL_TOKENS) + sorted(set(text), key=lambda ch: ch.encode("utf-16-be"))
-        self.token_to_id = {t: i for i, t in enumerate(self.id_to_token)}
-        return self
+CHAR_CLASS_CACHE = variant(CHAR_PLAIN,
+    ('class CharTokenizer(Tokenizer):\n',
+     'class CharTokenizer(Tokenizer):\n'
+     '    _encoded = {}  # text -> ids, to encode repeated texts fast\n'
+     '\n'),
+    ('        self.token_to_id = {t: i for i, t in enumerate(self.id_to_token)}\n',
+     '        self.token_to_id = {token: i for i, token in enumerate(self.id_to_token)}\n'),
+    ('        return [self.token_to_id.get(ch, UNK_ID) for ch in text]\n',
+     '        if text not in self._encoded:\n'
+     '            self._encoded[text] = [self.token_to_id.get(ch, UNK_ID) for ch in text]\n'
+     '        return list(self._encoded[text])\n'))
 
-    def encode(self, text):
-        return [self.token_to_id.get(ch, UNK_ID) for ch in text]
+CHAR_DEFAULTDICT = variant(CHAR_PLAIN,
+    ('\nclass CharTokenizer',
+     '\nfrom collections import defaultdict\n\n\nclass CharTokenizer'),
+    ('        self.token_to_id = {t: i for i, t in enumerate(self.id_to_token)}\n',
+     '        self.token_to_id = defaultdict(lambda: UNK_ID, {t: i for i, t in enumerate(self.id_to_token)})\n'),
+    ('        return [self.token_to_id.get(ch, UNK_ID) for ch in text]\n',
+     '        return [self.token_to_id[ch] for ch in text]\n'))
 
-    def decode(self, ids):
-        return "".join(self.id_to_token[i] for i in ids)
-'''
+CHAR_DECODE_POPS = variant(CHAR_PLAIN,
+    ('        return "".join(self.id_to_token[i] for i in ids)\n',
+     '        text = ""\n'
+     '        while ids:\n'
+     '            text += self.id_to_token[ids.pop(0)]\n'
+     '        return text\n'))
 
-CHAR_MEMO_SAME_LIST = r'''
-class CharTokenizer(Tokenizer):
-    def train(self, text):
-        self.id_to_token = list(SPECIAL_TOKENS) + sorted(set(text))
-        self.token_to_id = {t: i for i, t in enumerate(self.id_to_token)}
-        self.memo = {}
-        return self
+CHAR_TUPLE_VOCAB = variant(CHAR_PLAIN,
+    ('        self.id_to_token = list(SPECIAL_TOKENS) + sorted(set(text))\n',
+     '        self.id_to_token = SPECIAL_TOKENS + tuple(sorted(set(text)))\n'))
 
-    def encode(self, text):
-        memo = self.__dict__.setdefault("memo", {})
-        if text not in memo:
-            memo[text] = [self.token_to_id.get(ch, UNK_ID) for ch in text]
-        return memo[text]
+CHAR_UTF16_ORDER = variant(CHAR_PLAIN,
+    ('        self.id_to_token = list(SPECIAL_TOKENS) + sorted(set(text))\n',
+     '        # order by the character\'s code units\n'
+     '        self.id_to_token = list(SPECIAL_TOKENS) + sorted(set(text), key=lambda ch: ch.encode("utf-16-be"))\n'))
 
-    def decode(self, ids):
-        return "".join(self.id_to_token[i] for i in ids)
-'''
+CHAR_MEMO_SAME_LIST = variant(CHAR_PLAIN,
+    ('        return self\n',
+     '        self.memo = {}\n'
+     '        return self\n'),
+    ('        return [self.token_to_id.get(ch, UNK_ID) for ch in text]\n',
+     '        memo = self.__dict__.setdefault("memo", {})\n'
+     '        if text not in memo:\n'
+     '            memo[text] = [self.token_to_id.get(ch, UNK_ID) for ch in text]\n'
+     '        return memo[text]\n'))
 
 CHAR_COUNTER_REDUCE = r'''
 import operator

@@ -1,7 +1,7 @@
 """Second catalogue for 02-bpe-tokenizer: subtle edge-case bugs (input mutation and aliasing,
 state kept between calls, conventions nobody exercised, narrow values, options combined) and
 correct solutions written in unusual ways. Independent of tests/mutants/m02_bpe_tokenizer.py."""
-from tests.alternatives import Correct, Wrong
+from tests.alternatives import Correct, Wrong, variant
 
 ASSIGNMENT = "02-bpe-tokenizer"
 
@@ -40,6 +40,40 @@ def naive_train(**changes) -> str:
     return NAIVE_TRAIN.format(**{**TRAIN, **changes})
 
 
+# a plain correct count_pairs: solutions below that differ from it in a few places are its variants
+COUNT_PAIRS_PLAIN = '''
+def count_pairs(word_counts):
+    counts = {}
+    for word, frequency in word_counts.items():
+        for pair in zip(word, word[1:]):
+            counts[pair] = counts.get(pair, 0) + frequency
+    return {pair: n for pair, n in counts.items() if n}
+'''
+
+# a plain correct merge: solutions below that differ from it in a few places are its variants
+MERGE_PLAIN = '''
+def merge(ids, pair, new_id):
+    out, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+'''
+
+# a plain correct split_special: solutions below that differ from it in a few places are its variants
+SPLIT_SPECIAL_PLAIN = '''
+def split_special(text, special_tokens):
+    if not special_tokens:
+        return [text] if text else []
+    pattern = "|".join(re.escape(s) for s in sorted(special_tokens, key=len, reverse=True))
+    return [piece for piece in re.split(f"({pattern})", text) if piece]
+'''
+
+
 WRONG = [
     # count_pairs ------------------------------------------------------------------------------
     Wrong("count_pairs", "a defaultdict keeps zero counts from words of frequency 0", '''
@@ -53,22 +87,14 @@ def count_pairs(word_counts):
             counts[pair] += frequency
     return dict(counts)
 ''', "zero counts"),
-    Wrong("count_pairs", "consumes the caller's dict with popitem()", '''
-def count_pairs(word_counts):
-    counts = {}
-    while word_counts:
-        word, frequency = word_counts.popitem()
-        for pair in zip(word, word[1:]):
-            counts[pair] = counts.get(pair, 0) + frequency
-    return {pair: n for pair, n in counts.items() if n}
-''', "in place"),
-    Wrong("count_pairs", "a mutable default accumulator keeps counts between calls", '''
-def count_pairs(word_counts, counts={}):
-    for word, frequency in word_counts.items():
-        for pair in zip(word, word[1:]):
-            counts[pair] = counts.get(pair, 0) + frequency
-    return {pair: n for pair, n in counts.items() if n}
-''', "mutable default"),
+    Wrong("count_pairs", "consumes the caller's dict with popitem()", variant(COUNT_PAIRS_PLAIN,
+            ('    for word, frequency in word_counts.items():\n',
+             '    while word_counts:\n'
+             '        word, frequency = word_counts.popitem()\n')), "in place"),
+    Wrong("count_pairs", "a mutable default accumulator keeps counts between calls", variant(COUNT_PAIRS_PLAIN,
+            ('def count_pairs(word_counts):\n'
+             '    counts = {}\n',
+             'def count_pairs(word_counts, counts={}):\n')), "mutable default"),
     Wrong("count_pairs", "packs a pair into one int a * 256 + b (wrong for ids above 255)", '''
 def count_pairs(word_counts):
     packed = {}
@@ -87,46 +113,26 @@ def merge(ids, pair, new_id):
     joined = ",".join(map(str, ids)).replace(f"{pair[0]},{pair[1]}", str(new_id))
     return [int(token) for token in joined.split(",")]
 ''', "digits"),
-    Wrong("merge", "returns the caller's list itself when the pair does not occur", '''
-def merge(ids, pair, new_id):
-    if pair not in set(zip(ids, ids[1:])):
-        return ids  # nothing to replace
-    merged, i = [], 0
-    while i < len(ids):
-        if ids[i:i + 2] == list(pair):
-            merged.append(new_id)
-            i += 2
-        else:
-            merged.append(ids[i])
-            i += 1
-    return merged
-''', "itself"),
-    Wrong("merge", "returns the caller's list itself when it has fewer than two ids", '''
-def merge(ids, pair, new_id):
-    if len(ids) < 2:
-        return ids  # no pair to look at
-    out, i = [], 0
-    while i < len(ids):
-        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:
-            out.append(new_id)
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
-''', "itself"),
-    Wrong("merge", "a mutable default output list is never emptied", '''
-def merge(ids, pair, new_id, out=[]):
-    i = 0
-    while i < len(ids):
-        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == tuple(pair):
-            out.append(new_id)
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
-''', "mutable default"),
+    Wrong("merge", "returns the caller's list itself when the pair does not occur",
+          variant(MERGE_PLAIN.replace("out", "merged"),
+            ('    merged, i = [], 0\n',
+             '    if pair not in set(zip(ids, ids[1:])):\n'
+             '        return ids  # nothing to replace\n'
+             '    merged, i = [], 0\n'),
+            ('        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:\n',
+             '        if ids[i:i + 2] == list(pair):\n')), "itself"),
+    Wrong("merge", "returns the caller's list itself when it has fewer than two ids", variant(MERGE_PLAIN,
+            ('    out, i = [], 0\n',
+             '    if len(ids) < 2:\n'
+             '        return ids  # no pair to look at\n'
+             '    out, i = [], 0\n')), "itself"),
+    Wrong("merge", "a mutable default output list is never emptied", variant(MERGE_PLAIN,
+            ('def merge(ids, pair, new_id):\n'
+             '    out, i = [], 0\n',
+             'def merge(ids, pair, new_id, out=[]):\n'
+             '    i = 0\n'),
+            ('        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:\n',
+             '        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == tuple(pair):\n')), "mutable default"),
 
     # train_bpe --------------------------------------------------------------------------------
     Wrong("train_bpe", "an empty text returns {} before vocab_size is validated",
@@ -254,27 +260,17 @@ def decode(ids, vocab, cache={}):
 ''', "earlier calls"),
 
     # split_special ----------------------------------------------------------------------------
-    Wrong("split_special", "no special tokens: returns [text] even for ''", '''
-def split_special(text, special_tokens):
-    if not special_tokens:
-        return [text]
-    pattern = "|".join(re.escape(s) for s in sorted(special_tokens, key=len, reverse=True))
-    return [piece for piece in re.split(f"({pattern})", text) if piece]
-''', "no special tokens"),
-    Wrong("split_special", "matches special tokens case-insensitively", '''
-def split_special(text, special_tokens):
-    if not special_tokens:
-        return [text] if text else []
-    pattern = "|".join(re.escape(s) for s in sorted(special_tokens, key=len, reverse=True))
-    return [piece for piece in re.split(f"({pattern})", text, flags=re.IGNORECASE) if piece]
-''', "case"),
-    Wrong("split_special", "drops whitespace-only pieces, not only empty strings", '''
-def split_special(text, special_tokens):
-    if not special_tokens:
-        return [text] if text.strip() else []
-    pattern = "|".join(re.escape(s) for s in sorted(special_tokens, key=len, reverse=True))
-    return [piece for piece in re.split(f"({pattern})", text) if piece.strip()]
-''', "whitespace"),
+    Wrong("split_special", "no special tokens: returns [text] even for ''", variant(SPLIT_SPECIAL_PLAIN,
+            ('        return [text] if text else []\n',
+             '        return [text]\n')), "no special tokens"),
+    Wrong("split_special", "matches special tokens case-insensitively", variant(SPLIT_SPECIAL_PLAIN,
+            ('re.split(f"({pattern})", text)',
+             're.split(f"({pattern})", text, flags=re.IGNORECASE)')), "case"),
+    Wrong("split_special", "drops whitespace-only pieces, not only empty strings", variant(SPLIT_SPECIAL_PLAIN,
+            ('        return [text] if text else []\n',
+             '        return [text] if text.strip() else []\n'),
+            (' if piece]\n',
+             ' if piece.strip()]\n')), "whitespace"),
     Wrong("split_special", "splits by one special at a time, longest first (not left to right)", '''
 def split_special(text, special_tokens):
     pieces = [text] if text else []
@@ -304,28 +300,23 @@ def split_special(text, special_tokens, _compiled=[]):
 ''', "earlier calls"),
 
     # written after the checks were strengthened, without a check designed for them -------------
-    Wrong("count_pairs", "returns the caller's dict itself when it is empty", '''
-def count_pairs(word_counts):
-    if not word_counts:
-        return word_counts
-    counts = {}
-    for word, frequency in word_counts.items():
-        for pair in zip(word, word[1:]):
-            counts[pair] = counts.get(pair, 0) + frequency
-    return {pair: n for pair, n in counts.items() if n}
-''', "itself"),
+    Wrong("count_pairs", "returns the caller's dict itself when it is empty", variant(COUNT_PAIRS_PLAIN,
+            ('    counts = {}\n',
+             '    if not word_counts:\n'
+             '        return word_counts\n'
+             '    counts = {}\n')), "itself"),
     Wrong("train_bpe", "its own pre-tokenization regex, with GPT-4's case-insensitive contractions",
           naive_train().replace("pretokenize(text)", "regex.findall(PATTERN, text)")
           + '''
 PATTERN = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"""
 ''', "GPT-2's pattern"),
-    Wrong("split_special", "re.escape applied to the joined alternation (escapes the bars too)", '''
-def split_special(text, special_tokens):
-    if not special_tokens:
-        return [text] if text else []
-    specials = sorted(special_tokens, key=len, reverse=True)
-    return [piece for piece in re.split("(" + re.escape("|".join(specials)) + ")", text) if piece]
-''', "escape"),
+    Wrong("split_special", "re.escape applied to the joined alternation (escapes the bars too)",
+          variant(SPLIT_SPECIAL_PLAIN,
+            ('    pattern = "|".join(re.escape(s) for s in sorted(special_tokens, key=len, reverse=True))\n'
+             '    return [piece for piece in re.split(f"({pattern})", text) if piece]\n',
+             '    specials = sorted(special_tokens, key=len, reverse=True)\n'
+             '    return [piece for piece in re.split("(" + re.escape("|".join(specials)) + ")", text) if piece]\n')),
+          "escape"),
     Wrong("decode", "strips NUL padding from the end of the text", '''
 def decode(ids, vocab):
     return b"".join(vocab[i] for i in ids).decode("utf-8", errors="replace").rstrip("\\x00")
@@ -340,21 +331,16 @@ def apply_merges(ids, merges):
         result = merge(list(result), pair, merges[pair])
     return result
 ''', "list"),
-    Wrong("merge", "skips the id after a failed comparison when the first id matched", '''
-def merge(ids, pair, new_id):
-    out, i = [], 0
-    while i < len(ids):
-        if ids[i] == pair[0] and i + 1 < len(ids):
-            if ids[i + 1] == pair[1]:
-                out.append(new_id)
-            else:
-                out.extend(ids[i:i + 2])
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
-''', "left to right"),
+    Wrong("merge", "skips the id after a failed comparison when the first id matched", variant(MERGE_PLAIN,
+            ('        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:\n'
+             '            out.append(new_id)\n'
+             '            i += 2\n',
+             '        if ids[i] == pair[0] and i + 1 < len(ids):\n'
+             '            if ids[i + 1] == pair[1]:\n'
+             '                out.append(new_id)\n'
+             '            else:\n'
+             '                out.extend(ids[i:i + 2])\n'
+             '            i += 2\n')), "left to right"),
 ]
 
 CORRECT = [

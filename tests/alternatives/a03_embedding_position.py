@@ -1,29 +1,12 @@
 """Second catalogue for 03-embedding-position: edge-case bugs that the text's domain exposes (each
 written as a whole, plausible solution, not a one-token edit of the reference), and correct
 solutions written in unusual ways that the text allows."""
-from tests.alternatives import Correct, Wrong
+from tests.alternatives import Correct, Wrong, variant
 
 ASSIGNMENT = "03-embedding-position"
 
-WRONG = [
-    # TokenEmbedding -------------------------------------------------------------------------------
-    Wrong("TokenEmbedding", "`if padding_idx:` treats padding_idx = 0 as no padding", '''
-class TokenEmbedding(nn.Module):
-    def __init__(self, vocab_size, d_model, padding_idx=None):
-        super().__init__()
-        self.padding_idx = padding_idx
-        self.weight = nn.Parameter(torch.randn(vocab_size, d_model))
-        if padding_idx:
-            with torch.no_grad():
-                self.weight[padding_idx] = 0
-
-    def forward(self, ids):
-        out = self.weight[ids]
-        if self.padding_idx:
-            out = out * (ids != self.padding_idx).unsqueeze(-1)
-        return out
-''', "padding_idx = 0"),
-    Wrong("TokenEmbedding", "uses F.embedding (the functional spelling of the banned shortcut)", '''
+# a plain correct TokenEmbedding: solutions below that differ from it in a few places are its variants
+TOKEN_PLAIN = '''
 class TokenEmbedding(nn.Module):
     def __init__(self, vocab_size, d_model, padding_idx=None):
         super().__init__()
@@ -32,108 +15,108 @@ class TokenEmbedding(nn.Module):
         if padding_idx is not None:
             table[padding_idx] = 0
         self.weight = nn.Parameter(table)
-
-    def forward(self, ids):
-        return F.embedding(ids, self.weight, padding_idx=self.padding_idx)
-''', "F.embedding"),
-    Wrong("TokenEmbedding", "writes into a float32 zeros tensor: the output stays float32 after .double()", '''
-class TokenEmbedding(nn.Module):
-    def __init__(self, vocab_size, d_model, padding_idx=None):
-        super().__init__()
-        self.padding_idx = padding_idx
-        table = torch.randn(vocab_size, d_model)
-        if padding_idx is not None:
-            table[padding_idx] = 0
-        self.weight = nn.Parameter(table)
-
-    def forward(self, ids):
-        out = torch.zeros(*ids.shape, self.weight.shape[1])
-        keep = ids != self.padding_idx if self.padding_idx is not None else torch.ones_like(ids, dtype=torch.bool)
-        out[keep] = self.weight[ids[keep]]
-        return out
-''', "dtype"),
-    Wrong("TokenEmbedding", "reshapes for (B, T) only: 0-D and 3-D ids get the wrong shape", '''
-class TokenEmbedding(nn.Module):
-    def __init__(self, vocab_size, d_model, padding_idx=None):
-        super().__init__()
-        self.padding_idx = padding_idx
-        table = torch.randn(vocab_size, d_model)
-        if padding_idx is not None:
-            table[padding_idx] = 0
-        self.weight = nn.Parameter(table)
-
-    def forward(self, ids):
-        flat = ids.reshape(-1)
-        rows = self.weight[flat]
-        if self.padding_idx is not None:
-            rows = rows * (flat != self.padding_idx).unsqueeze(-1)
-        if ids.dim() > 1:
-            return rows.reshape(ids.shape[0], -1, self.weight.shape[1])
-        return rows
-''', "any shape"),
-    Wrong("TokenEmbedding", "looks rows up in weight.data: no gradient reaches the table", '''
-class TokenEmbedding(nn.Module):
-    def __init__(self, vocab_size, d_model, padding_idx=None):
-        super().__init__()
-        self.padding_idx = padding_idx
-        table = torch.randn(vocab_size, d_model)
-        if padding_idx is not None:
-            table[padding_idx] = 0
-        self.weight = nn.Parameter(table)
-
-    def forward(self, ids):
-        out = self.weight.data[ids]
-        if self.padding_idx is not None:
-            out = out.masked_fill((ids == self.padding_idx).unsqueeze(-1), 0.0)
-        return out
-''', ".data"),
-    Wrong("TokenEmbedding", "embedding dropout in train mode (GPT-2 has one, the text does not)", '''
-class TokenEmbedding(nn.Module):
-    def __init__(self, vocab_size, d_model, padding_idx=None):
-        super().__init__()
-        self.padding_idx = padding_idx
-        table = torch.randn(vocab_size, d_model)
-        if padding_idx is not None:
-            table[padding_idx] = 0
-        self.weight = nn.Parameter(table)
-        self.drop = nn.Dropout(0.1)
 
     def forward(self, ids):
         out = self.weight[ids]
         if self.padding_idx is not None:
             out = out * (ids != self.padding_idx).unsqueeze(-1)
-        return self.drop(out)
-''', "dropout"),
-    Wrong("TokenEmbedding", "replaces padding ids by 0 in the caller's ids tensor (in place)", '''
-class TokenEmbedding(nn.Module):
-    def __init__(self, vocab_size, d_model, padding_idx=None):
-        super().__init__()
-        self.padding_idx = padding_idx
-        table = torch.randn(vocab_size, d_model)
-        if padding_idx is not None:
-            table[padding_idx] = 0
-        self.weight = nn.Parameter(table)
+        return out
+'''
 
-    def forward(self, ids):
-        if self.padding_idx is None:
-            return self.weight[ids]
-        pad = ids == self.padding_idx
-        ids[pad] = 0  # any real row will do: it is zeroed below
-        return self.weight[ids].masked_fill(pad.unsqueeze(-1), 0.0)
-''', "in place"),
-    # sinusoidal_position_encoding -----------------------------------------------------------------
-    Wrong("sinusoidal_position_encoding", "float64 or float32 only: float16 / bfloat16 come back float32", '''
+# the body of TOKEN_PLAIN's forward, which several solutions below replace as a whole
+TOKEN_FORWARD = TOKEN_PLAIN.partition("    def forward(self, ids):\n")[2]
+
+# a plain correct sinusoidal_position_encoding: solutions below that differ from it in a few places are its variants
+PE_PLAIN = '''
 def sinusoidal_position_encoding(seq_len, d_model, base=10000.0, dtype=torch.float32):
     if d_model % 2:
         raise ValueError("d_model must be even")
-    work = torch.float64 if dtype == torch.float64 else torch.float32
-    pos = torch.arange(seq_len, dtype=work)[:, None]
-    freq = base ** (-torch.arange(0, d_model, 2, dtype=work) / d_model)
-    pe = torch.zeros(seq_len, d_model, dtype=work)
+    pos = torch.arange(seq_len, dtype=dtype).unsqueeze(1)
+    freq = base ** (-torch.arange(0, d_model, 2, dtype=dtype) / d_model)
+    pe = torch.empty(seq_len, d_model, dtype=dtype)
     pe[:, 0::2] = torch.sin(pos * freq)
     pe[:, 1::2] = torch.cos(pos * freq)
     return pe
-''', "dtype"),
+'''
+
+# a plain correct EmbeddingWithPosition: solutions below that differ from it in a few places are its variants
+EWP_PLAIN = '''
+class EmbeddingWithPosition(nn.Module):
+    def __init__(self, vocab_size, d_model, max_len, pad_id):
+        super().__init__()
+        self.max_len, self.pad_id = max_len, pad_id
+        self.token = TokenEmbedding(vocab_size, d_model, padding_idx=pad_id)
+        self.register_buffer("pe", sinusoidal_position_encoding(max_len, d_model))
+
+    def forward(self, ids):
+        T = ids.shape[1]
+        if T > self.max_len:
+            raise ValueError("sequence longer than max_len")
+        return (self.token(ids) + self.pe[:T]) * (ids != self.pad_id).unsqueeze(-1)
+'''
+
+# the line EWP_PLAIN's forward ends with, which several solutions below replace
+EWP_RETURN = '        return (self.token(ids) + self.pe[:T]) * (ids != self.pad_id).unsqueeze(-1)\n'
+
+WRONG = [
+    # TokenEmbedding -------------------------------------------------------------------------------
+    Wrong("TokenEmbedding", "`if padding_idx:` treats padding_idx = 0 as no padding", variant(TOKEN_PLAIN,
+            ('        table = torch.randn(vocab_size, d_model)\n'
+             '        if padding_idx is not None:\n'
+             '            table[padding_idx] = 0\n'
+             '        self.weight = nn.Parameter(table)\n',
+             '        self.weight = nn.Parameter(torch.randn(vocab_size, d_model))\n'
+             '        if padding_idx:\n'
+             '            with torch.no_grad():\n'
+             '                self.weight[padding_idx] = 0\n'),
+            ('        if self.padding_idx is not None:\n',
+             '        if self.padding_idx:\n')), "padding_idx = 0"),
+    Wrong("TokenEmbedding", "uses F.embedding (the functional spelling of the banned shortcut)", variant(TOKEN_PLAIN,
+            (TOKEN_FORWARD,
+             '        return F.embedding(ids, self.weight, padding_idx=self.padding_idx)\n')), "F.embedding"),
+    Wrong("TokenEmbedding", "writes into a float32 zeros tensor: the output stays float32 after .double()",
+          variant(TOKEN_PLAIN,
+            (TOKEN_FORWARD,
+             '        out = torch.zeros(*ids.shape, self.weight.shape[1])\n'
+             '        keep = ids != self.padding_idx if self.padding_idx is not None else '
+             'torch.ones_like(ids, dtype=torch.bool)\n'
+             '        out[keep] = self.weight[ids[keep]]\n'
+             '        return out\n')), "dtype"),
+    Wrong("TokenEmbedding", "reshapes for (B, T) only: 0-D and 3-D ids get the wrong shape", variant(TOKEN_PLAIN,
+            (TOKEN_FORWARD,
+             '        flat = ids.reshape(-1)\n'
+             '        rows = self.weight[flat]\n'
+             '        if self.padding_idx is not None:\n'
+             '            rows = rows * (flat != self.padding_idx).unsqueeze(-1)\n'
+             '        if ids.dim() > 1:\n'
+             '            return rows.reshape(ids.shape[0], -1, self.weight.shape[1])\n'
+             '        return rows\n')), "any shape"),
+    Wrong("TokenEmbedding", "looks rows up in weight.data: no gradient reaches the table", variant(TOKEN_PLAIN,
+            ('        out = self.weight[ids]\n',
+             '        out = self.weight.data[ids]\n'),
+            ('            out = out * (ids != self.padding_idx).unsqueeze(-1)\n',
+             '            out = out.masked_fill((ids == self.padding_idx).unsqueeze(-1), 0.0)\n')), ".data"),
+    Wrong("TokenEmbedding", "embedding dropout in train mode (GPT-2 has one, the text does not)", variant(TOKEN_PLAIN,
+            ('        self.weight = nn.Parameter(table)\n',
+             '        self.weight = nn.Parameter(table)\n'
+             '        self.drop = nn.Dropout(0.1)\n'),
+            ('        return out\n',
+             '        return self.drop(out)\n')), "dropout"),
+    Wrong("TokenEmbedding", "replaces padding ids by 0 in the caller's ids tensor (in place)", variant(TOKEN_PLAIN,
+            (TOKEN_FORWARD,
+             '        if self.padding_idx is None:\n'
+             '            return self.weight[ids]\n'
+             '        pad = ids == self.padding_idx\n'
+             '        ids[pad] = 0  # any real row will do: it is zeroed below\n'
+             '        return self.weight[ids].masked_fill(pad.unsqueeze(-1), 0.0)\n')), "in place"),
+    # sinusoidal_position_encoding -----------------------------------------------------------------
+    Wrong("sinusoidal_position_encoding", "float64 or float32 only: float16 / bfloat16 come back float32",
+          variant(PE_PLAIN.replace("dtype=dtype", "dtype=work"),
+            ('        raise ValueError("d_model must be even")\n',
+             '        raise ValueError("d_model must be even")\n'
+             '    work = torch.float64 if dtype == torch.float64 else torch.float32\n'),
+            ('.unsqueeze(1)', '[:, None]'),
+            ('torch.empty(', 'torch.zeros(')), "dtype"),
     Wrong("sinusoidal_position_encoding", "rows built in Python: seq_len = 0 gives shape (0,), not (0, d_model)", '''
 def sinusoidal_position_encoding(seq_len, d_model, base=10000.0, dtype=torch.float32):
     if d_model % 2:
@@ -164,21 +147,11 @@ def sinusoidal_position_encoding(seq_len, d_model, base=10000.0, dtype=torch.flo
         _PE_CACHE[key] = pe
     return _PE_CACHE[key].clone()
 ''', "cache"),
-    Wrong("sinusoidal_position_encoding", "functools.lru_cache: every call returns the same tensor object", '''
-import functools
-
-
-@functools.lru_cache(maxsize=None)
-def sinusoidal_position_encoding(seq_len, d_model, base=10000.0, dtype=torch.float32):
-    if d_model % 2:
-        raise ValueError("d_model must be even")
-    pos = torch.arange(seq_len, dtype=dtype).unsqueeze(1)
-    freq = base ** (-torch.arange(0, d_model, 2, dtype=dtype) / d_model)
-    pe = torch.empty(seq_len, d_model, dtype=dtype)
-    pe[:, 0::2] = torch.sin(pos * freq)
-    pe[:, 1::2] = torch.cos(pos * freq)
-    return pe
-''', "new tensor"),
+    Wrong("sinusoidal_position_encoding", "functools.lru_cache: every call returns the same tensor object",
+          variant(PE_PLAIN,
+            ('\ndef sinusoidal_position_encoding(',
+             '\nimport functools\n\n\n@functools.lru_cache(maxsize=None)\ndef sinusoidal_position_encoding(')),
+          "new tensor"),
     Wrong("sinusoidal_position_encoding", "the PyTorch tutorial's frequencies: float32 whatever dtype", '''
 def sinusoidal_position_encoding(seq_len, d_model, base=10000.0, dtype=torch.float32):
     if d_model % 2:
@@ -252,100 +225,45 @@ def relative_shift_matrix(k, d_model, base=10000.0):
     return m.double()
 ''', "float64"),
     # EmbeddingWithPosition ------------------------------------------------------------------------
-    Wrong("EmbeddingWithPosition", "sets the caller's padding ids to 0 in place before the lookup", '''
-class EmbeddingWithPosition(nn.Module):
-    def __init__(self, vocab_size, d_model, max_len, pad_id):
-        super().__init__()
-        self.max_len, self.pad_id = max_len, pad_id
-        self.token = TokenEmbedding(vocab_size, d_model, padding_idx=pad_id)
-        self.register_buffer("pe", sinusoidal_position_encoding(max_len, d_model))
-
-    def forward(self, ids):
-        T = ids.shape[1]
-        if T > self.max_len:
-            raise ValueError("sequence longer than max_len")
-        keep = ids != self.pad_id
-        ids[~keep] = 0  # harmless id, zeroed below anyway
-        return (self.token(ids) + self.pe[:T]) * keep.unsqueeze(-1)
-''', "in place"),
-    Wrong("EmbeddingWithPosition", "forward recomputes a float32 table instead of using the pe buffer", '''
-class EmbeddingWithPosition(nn.Module):
-    def __init__(self, vocab_size, d_model, max_len, pad_id):
-        super().__init__()
-        self.max_len, self.pad_id, self.d_model = max_len, pad_id, d_model
-        self.token = TokenEmbedding(vocab_size, d_model, padding_idx=pad_id)
-        self.register_buffer("pe", sinusoidal_position_encoding(max_len, d_model))
-
-    def forward(self, ids):
-        T = ids.shape[1]
-        if T > self.max_len:
-            raise ValueError("sequence longer than max_len")
-        positions = sinusoidal_position_encoding(T, self.d_model)
-        return (self.token(ids) + positions) * (ids != self.pad_id).unsqueeze(-1)
-''', "self.pe"),
-    Wrong("EmbeddingWithPosition", "embedding dropout in train mode, as in GPT-2", '''
-class EmbeddingWithPosition(nn.Module):
-    def __init__(self, vocab_size, d_model, max_len, pad_id):
-        super().__init__()
-        self.max_len, self.pad_id = max_len, pad_id
-        self.token = TokenEmbedding(vocab_size, d_model, padding_idx=pad_id)
-        self.register_buffer("pe", sinusoidal_position_encoding(max_len, d_model))
-        self.drop = nn.Dropout(0.1)
-
-    def forward(self, ids):
-        T = ids.shape[1]
-        if T > self.max_len:
-            raise ValueError("sequence longer than max_len")
-        return self.drop((self.token(ids) + self.pe[:T]) * (ids != self.pad_id).unsqueeze(-1))
-''', "dropout"),
-    Wrong("EmbeddingWithPosition", "pe registered with persistent=False: not in the state_dict", '''
-class EmbeddingWithPosition(nn.Module):
-    def __init__(self, vocab_size, d_model, max_len, pad_id):
-        super().__init__()
-        self.max_len, self.pad_id = max_len, pad_id
-        self.token = TokenEmbedding(vocab_size, d_model, padding_idx=pad_id)
-        self.register_buffer("pe", sinusoidal_position_encoding(max_len, d_model), persistent=False)
-
-    def forward(self, ids):
-        T = ids.shape[1]
-        if T > self.max_len:
-            raise ValueError("sequence longer than max_len")
-        return (self.token(ids) + self.pe[:T]) * (ids != self.pad_id).unsqueeze(-1)
-''', "state_dict"),
-    Wrong("EmbeddingWithPosition", "fills a float32 zeros tensor: the output stays float32 after .double()", '''
-class EmbeddingWithPosition(nn.Module):
-    def __init__(self, vocab_size, d_model, max_len, pad_id):
-        super().__init__()
-        self.max_len, self.pad_id = max_len, pad_id
-        self.token = TokenEmbedding(vocab_size, d_model, padding_idx=pad_id)
-        self.register_buffer("pe", sinusoidal_position_encoding(max_len, d_model))
-
-    def forward(self, ids):
-        B, T = ids.shape
-        if T > self.max_len:
-            raise ValueError("sequence longer than max_len")
-        out = torch.zeros(B, T, self.pe.shape[1])
-        keep = ids != self.pad_id
-        out[keep] = (self.token(ids) + self.pe[:T])[keep]
-        return out
-''', "dtype"),
-    Wrong("EmbeddingWithPosition", "one row at a time with torch.stack: an empty batch (B = 0) raises", '''
-class EmbeddingWithPosition(nn.Module):
-    def __init__(self, vocab_size, d_model, max_len, pad_id):
-        super().__init__()
-        self.max_len, self.pad_id = max_len, pad_id
-        self.token = TokenEmbedding(vocab_size, d_model, padding_idx=pad_id)
-        self.register_buffer("pe", sinusoidal_position_encoding(max_len, d_model))
-
-    def forward(self, ids):
-        T = ids.shape[1]
-        if T > self.max_len:
-            raise ValueError("sequence longer than max_len")
-        rows = []
-        for row in ids:
-            rows.append((self.token(row) + self.pe[:T]) * (row != self.pad_id).unsqueeze(-1))
-        return torch.stack(rows)
-''', "empty"),
+    Wrong("EmbeddingWithPosition", "sets the caller's padding ids to 0 in place before the lookup",
+          variant(EWP_PLAIN,
+            (EWP_RETURN,
+             '        keep = ids != self.pad_id\n'
+             '        ids[~keep] = 0  # harmless id, zeroed below anyway\n'
+             '        return (self.token(ids) + self.pe[:T]) * keep.unsqueeze(-1)\n')), "in place"),
+    Wrong("EmbeddingWithPosition", "forward recomputes a float32 table instead of using the pe buffer",
+          variant(EWP_PLAIN,
+            ('        self.max_len, self.pad_id = max_len, pad_id\n',
+             '        self.max_len, self.pad_id, self.d_model = max_len, pad_id, d_model\n'),
+            (EWP_RETURN,
+             '        positions = sinusoidal_position_encoding(T, self.d_model)\n'
+             '        return (self.token(ids) + positions) * (ids != self.pad_id).unsqueeze(-1)\n')), "self.pe"),
+    Wrong("EmbeddingWithPosition", "embedding dropout in train mode, as in GPT-2", variant(EWP_PLAIN,
+            ('        self.register_buffer("pe", sinusoidal_position_encoding(max_len, d_model))\n',
+             '        self.register_buffer("pe", sinusoidal_position_encoding(max_len, d_model))\n'
+             '        self.drop = nn.Dropout(0.1)\n'),
+            (EWP_RETURN,
+             '        return self.drop((self.token(ids) + self.pe[:T]) * (ids != self.pad_id).unsqueeze(-1))\n')),
+          "dropout"),
+    Wrong("EmbeddingWithPosition", "pe registered with persistent=False: not in the state_dict", variant(EWP_PLAIN,
+            ('sinusoidal_position_encoding(max_len, d_model))\n',
+             'sinusoidal_position_encoding(max_len, d_model), persistent=False)\n')), "state_dict"),
+    Wrong("EmbeddingWithPosition", "fills a float32 zeros tensor: the output stays float32 after .double()",
+          variant(EWP_PLAIN,
+            ('        T = ids.shape[1]\n',
+             '        B, T = ids.shape\n'),
+            (EWP_RETURN,
+             '        out = torch.zeros(B, T, self.pe.shape[1])\n'
+             '        keep = ids != self.pad_id\n'
+             '        out[keep] = (self.token(ids) + self.pe[:T])[keep]\n'
+             '        return out\n')), "dtype"),
+    Wrong("EmbeddingWithPosition", "one row at a time with torch.stack: an empty batch (B = 0) raises",
+          variant(EWP_PLAIN,
+            (EWP_RETURN,
+             '        rows = []\n'
+             '        for row in ids:\n'
+             '            rows.append((self.token(row) + self.pe[:T]) * (row != self.pad_id).unsqueeze(-1))\n'
+             '        return torch.stack(rows)\n')), "empty"),
     # tie_weights ----------------------------------------------------------------------------------
     Wrong("tie_weights", "returns the head (the text says it returns nothing)", '''
 def tie_weights(embedding, head):

@@ -1,5 +1,5 @@
 """Plausible wrong solutions for 01-tokenizer-basics."""
-from tests.mutants import Mutant
+from tests.mutants import Mutant, variant
 
 ASSIGNMENT = "01-tokenizer-basics"
 
@@ -109,6 +109,25 @@ def word_mutant(**changes) -> str:
     return WORD.format(**{**CORRECT_WORD, **changes})
 
 
+def split_mutant(pattern: str, subject: str = "text") -> str:
+    """A split_words that returns re.findall(r"pattern", subject)."""
+    return f"""
+import re
+def split_words(text):
+    return re.findall(r"{pattern}", {subject})
+"""
+
+
+# a plain correct add_special_tokens: mutants below that differ from it in a few places are its variants
+SPECIAL_PLAIN = """
+def add_special_tokens(ids, max_len=None):
+    if max_len is not None and max_len < 2:
+        raise ValueError(max_len)
+    content = list(ids) if max_len is None else list(ids)[:max_len - 2]
+    return [BOS_ID] + content + [EOS_ID]
+"""
+
+
 PAD = '''
 def pad_batch(sequences, pad_id, max_len=None, side="right"):
     if side not in ("left", "right"):
@@ -167,22 +186,11 @@ def utf8_encode(text):
         out += [(0xF00 >> n) & 0xFF | (cp >> (6 * (n - 1)))] + tail
     return out
 ''', "most significant bits first"),
-    Mutant("utf8_encode", "normalises the text to NFC first", '''
-import unicodedata
-def utf8_encode(text):
-    out = []
-    for ch in unicodedata.normalize("NFC", text):
-        cp = ord(ch)
-        if cp < 0x80:
-            out.append(cp)
-        elif cp < 0x800:
-            out += [0xC0 | (cp >> 6), 0x80 | (cp & 0x3F)]
-        elif cp < 0x10000:
-            out += [0xE0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F)]
-        else:
-            out += [0xF0 | (cp >> 18), 0x80 | ((cp >> 12) & 0x3F), 0x80 | ((cp >> 6) & 0x3F), 0x80 | (cp & 0x3F)]
-    return out
-''', "combining mark"),
+    Mutant("utf8_encode", "normalises the text to NFC first",
+           "\nimport unicodedata" + variant(encode_mutant(),
+                                            ('    for ch in text:\n',
+                                             '    for ch in unicodedata.normalize("NFC", text):\n')),
+           "combining mark"),
     # utf8_decode
     Mutant("utf8_decode", "ignores continuation bytes: keeps only the lead byte's bits", '''
 def utf8_decode(byte_values):
@@ -257,36 +265,13 @@ def utf8_decode(byte_values):
 def split_words(text):
     return text.split()
 ''', "glued"),
-    Mutant("split_words", "punctuation dropped", '''
-import re
-def split_words(text):
-    return re.findall(r"\\w+", text)
-''', "don't drop it"),
-    Mutant("split_words", "runs of punctuation kept together", '''
-import re
-def split_words(text):
-    return re.findall(r"\\w+|[^\\w\\s]+", text)
-''', "by itself"),
-    Mutant("split_words", "whitespace returned as tokens", '''
-import re
-def split_words(text):
-    return re.findall(r"\\w+|\\W", text)
-''', "whitespace"),
-    Mutant("split_words", "ASCII-only word characters", '''
-import re
-def split_words(text):
-    return re.findall(r"[A-Za-z0-9_]+|[^A-Za-z0-9_\\s]", text)
-''', "any script"),
-    Mutant("split_words", "lowercases the text", '''
-import re
-def split_words(text):
-    return re.findall(r"\\w+|[^\\w\\s]", text.lower())
-''', "change case"),
-    Mutant("split_words", "digits split from letters and underscore treated as punctuation", '''
-import re
-def split_words(text):
-    return re.findall(r"[^\\W\\d_]+|\\d+|[^\\w\\s]|_", text)
-''', "underscores"),
+    Mutant("split_words", "punctuation dropped", split_mutant(r"\w+"), "don't drop it"),
+    Mutant("split_words", "runs of punctuation kept together", split_mutant(r"\w+|[^\w\s]+"), "by itself"),
+    Mutant("split_words", "whitespace returned as tokens", split_mutant(r"\w+|\W"), "whitespace"),
+    Mutant("split_words", "ASCII-only word characters", split_mutant(r"[A-Za-z0-9_]+|[^A-Za-z0-9_\s]"), "any script"),
+    Mutant("split_words", "lowercases the text", split_mutant(r"\w+|[^\w\s]", "text.lower()"), "change case"),
+    Mutant("split_words", "digits split from letters and underscore treated as punctuation",
+           split_mutant(r"[^\W\d_]+|\d+|[^\w\s]|_"), "underscores"),
     # WordTokenizer
     Mutant("WordTokenizer", "vocabulary in alphabetical order, not by frequency",
            word_mutant(ORDER="sorted(counts)"), "most frequent first"),
@@ -306,49 +291,30 @@ def split_words(text):
            word_mutant(SPLIT="text.split()"), "split_words"),
     Mutant("WordTokenizer", "decode joins without spaces", word_mutant(JOIN='""'), "single space"),
     # add_special_tokens
-    Mutant("add_special_tokens", "no EOS", '''
-def add_special_tokens(ids, max_len=None):
-    if max_len is not None and max_len < 2:
-        raise ValueError(max_len)
-    content = list(ids) if max_len is None else list(ids)[:max_len - 1]
-    return [BOS_ID] + content
-''', "EOS_ID"),
-    Mutant("add_special_tokens", "truncates after wrapping, losing EOS", '''
-def add_special_tokens(ids, max_len=None):
-    if max_len is not None and max_len < 2:
-        raise ValueError(max_len)
-    wrapped = [BOS_ID] + list(ids) + [EOS_ID]
-    return wrapped if max_len is None else wrapped[:max_len]
-''', "before wrapping"),
-    Mutant("add_special_tokens", "off-by-one: keeps max_len - 3 content ids", '''
-def add_special_tokens(ids, max_len=None):
-    if max_len is not None and max_len < 2:
-        raise ValueError(max_len)
-    content = list(ids) if max_len is None else list(ids)[:max(0, max_len - 3)]
-    return [BOS_ID] + content + [EOS_ID]
-''', "max_len - 2"),
-    Mutant("add_special_tokens", "PAD_ID used as the start token", '''
-def add_special_tokens(ids, max_len=None):
-    if max_len is not None and max_len < 2:
-        raise ValueError(max_len)
-    content = list(ids) if max_len is None else list(ids)[:max_len - 2]
-    return [PAD_ID] + content + [EOS_ID]
-''', "BOS_ID"),
-    Mutant("add_special_tokens", "modifies the input list in place", '''
-def add_special_tokens(ids, max_len=None):
-    if max_len is not None and max_len < 2:
-        raise ValueError(max_len)
-    if max_len is not None:
-        del ids[max_len - 2:]
-    ids.insert(0, BOS_ID)
-    ids.append(EOS_ID)
-    return ids
-''', "new list"),
-    Mutant("add_special_tokens", "no check of max_len < 2", '''
-def add_special_tokens(ids, max_len=None):
-    content = list(ids) if max_len is None else list(ids)[:max(0, max_len - 2)]
-    return [BOS_ID] + content + [EOS_ID]
-''', "raise ValueError"),
+    Mutant("add_special_tokens", "no EOS", variant(SPECIAL_PLAIN,
+               ('list(ids)[:max_len - 2]', 'list(ids)[:max_len - 1]'),
+               ('    return [BOS_ID] + content + [EOS_ID]\n', '    return [BOS_ID] + content\n')), "EOS_ID"),
+    Mutant("add_special_tokens", "truncates after wrapping, losing EOS", variant(SPECIAL_PLAIN,
+               ('    content = list(ids) if max_len is None else list(ids)[:max_len - 2]\n'
+                '    return [BOS_ID] + content + [EOS_ID]\n',
+                '    wrapped = [BOS_ID] + list(ids) + [EOS_ID]\n'
+                '    return wrapped if max_len is None else wrapped[:max_len]\n')), "before wrapping"),
+    Mutant("add_special_tokens", "off-by-one: keeps max_len - 3 content ids", variant(SPECIAL_PLAIN,
+               ('list(ids)[:max_len - 2]', 'list(ids)[:max(0, max_len - 3)]')), "max_len - 2"),
+    Mutant("add_special_tokens", "PAD_ID used as the start token", variant(SPECIAL_PLAIN,
+               ('[BOS_ID] + content', '[PAD_ID] + content')), "BOS_ID"),
+    Mutant("add_special_tokens", "modifies the input list in place", variant(SPECIAL_PLAIN,
+               ('    content = list(ids) if max_len is None else list(ids)[:max_len - 2]\n'
+                '    return [BOS_ID] + content + [EOS_ID]\n',
+                '    if max_len is not None:\n'
+                '        del ids[max_len - 2:]\n'
+                '    ids.insert(0, BOS_ID)\n'
+                '    ids.append(EOS_ID)\n'
+                '    return ids\n')), "new list"),
+    Mutant("add_special_tokens", "no check of max_len < 2", variant(SPECIAL_PLAIN,
+               ('    if max_len is not None and max_len < 2:\n'
+                '        raise ValueError(max_len)\n', ''),
+               ('list(ids)[:max_len - 2]', 'list(ids)[:max(0, max_len - 2)]')), "raise ValueError"),
     # pad_batch
     Mutant("pad_batch", "attention mask inverted (1 = padding)", pad_mutant(MASK="mask = 1 - mask"), "inverted"),
     Mutant("pad_batch", "left and right padding swapped", pad_mutant(RIGHT='side == "left"'), "swapped"),

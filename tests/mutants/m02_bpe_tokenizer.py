@@ -1,5 +1,5 @@
 """Plausible wrong solutions for 02-bpe-tokenizer."""
-from tests.mutants import Mutant
+from tests.mutants import Mutant, variant
 
 ASSIGNMENT = "02-bpe-tokenizer"
 
@@ -29,24 +29,65 @@ def train_mutant(**changes) -> str:
     return NAIVE_TRAIN.format(**{**CORRECT_TRAIN, **changes})
 
 
-MUTANTS = [
-    # count_pairs
-    Mutant("count_pairs", "counts each word once, ignoring its frequency", '''
-def count_pairs(word_counts):
-    counts = {}
-    for word in word_counts:
-        for pair in zip(word, word[1:]):
-            counts[pair] = counts.get(pair, 0) + 1
-    return counts
-''', "frequency"),
-    Mutant("count_pairs", "overlapping pairs counted once (set of pairs per word)", '''
+# plain correct count_pairs, merge, apply_merges and split_special: mutants below that differ from one of them
+# in a few places are its variants
+COUNT_PAIRS_PLAIN = '''
 def count_pairs(word_counts):
     counts = {}
     for word, n in word_counts.items():
-        for pair in set(zip(word, word[1:])):
+        for pair in zip(word, word[1:]):
             counts[pair] = counts.get(pair, 0) + n
     return counts
-''', "overlap"),
+'''
+
+MERGE_PLAIN = '''
+def merge(ids, pair, new_id):
+    out, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+'''
+
+APPLY_MERGES_PLAIN = '''
+def apply_merges(ids, merges):
+    ids = list(ids)
+    while True:
+        pairs = [p for p in zip(ids, ids[1:]) if p in merges]
+        if not pairs:
+            return ids
+        pair = min(pairs, key=merges.get)
+        ids = merge(ids, pair, merges[pair])
+'''
+
+# the lines of APPLY_MERGES_PLAIN that choose the pair (or stop), which two mutants below replace
+APPLY_MERGES_CHOICE = '''        pairs = [p for p in zip(ids, ids[1:]) if p in merges]
+        if not pairs:
+            return ids
+        pair = min(pairs, key=merges.get)
+'''
+
+SPLIT_SPECIAL_PLAIN = '''
+import re
+def split_special(text, special_tokens):
+    if not special_tokens:
+        return [text] if text else []
+    pattern = "(" + "|".join(re.escape(s) for s in sorted(special_tokens, key=len, reverse=True)) + ")"
+    return [piece for piece in re.split(pattern, text) if piece]
+'''
+
+
+MUTANTS = [
+    # count_pairs
+    Mutant("count_pairs", "counts each word once, ignoring its frequency", variant(COUNT_PAIRS_PLAIN,
+               ('    for word, n in word_counts.items():\n', '    for word in word_counts:\n'),
+               ('counts.get(pair, 0) + n\n', 'counts.get(pair, 0) + 1\n')), "frequency"),
+    Mutant("count_pairs", "overlapping pairs counted once (set of pairs per word)", variant(COUNT_PAIRS_PLAIN,
+               ('zip(word, word[1:])', 'set(zip(word, word[1:]))')), "overlap"),
     Mutant("count_pairs", "words concatenated, so pairs span word boundaries", '''
 def count_pairs(word_counts):
     ids = [i for word, n in word_counts.items() for _ in range(n) for i in word]
@@ -55,23 +96,12 @@ def count_pairs(word_counts):
         counts[pair] = counts.get(pair, 0) + 1
     return counts
 ''', "span"),
-    Mutant("count_pairs", "loop stops one pair early", '''
-def count_pairs(word_counts):
-    counts = {}
-    for word, n in word_counts.items():
-        for i in range(len(word) - 2):
-            pair = (word[i], word[i + 1])
-            counts[pair] = counts.get(pair, 0) + n
-    return counts
-''', "every adjacent position"),
-    Mutant("count_pairs", "one-token words add a pair with None", '''
-def count_pairs(word_counts):
-    counts = {}
-    for word, n in word_counts.items():
-        for pair in zip(word, word[1:] + (None,)):
-            counts[pair] = counts.get(pair, 0) + n
-    return counts
-''', "one-token word"),
+    Mutant("count_pairs", "loop stops one pair early", variant(COUNT_PAIRS_PLAIN,
+               ('        for pair in zip(word, word[1:]):\n',
+                '        for i in range(len(word) - 2):\n'
+                '            pair = (word[i], word[i + 1])\n')), "every adjacent position"),
+    Mutant("count_pairs", "one-token words add a pair with None", variant(COUNT_PAIRS_PLAIN,
+               ('zip(word, word[1:])', 'zip(word, word[1:] + (None,))')), "one-token word"),
     # merge
     Mutant("merge", "overlapping pairs merged twice", '''
 def merge(ids, pair, new_id):
@@ -90,30 +120,12 @@ def merge(ids, pair, new_id):
             return ids[:i] + [new_id] + ids[i + 2:]
     return list(ids)
 ''', "every occurrence"),
-    Mutant("merge", "loop bound misses a pair at the end", '''
-def merge(ids, pair, new_id):
-    out, i = [], 0
-    while i < len(ids):
-        if i < len(ids) - 2 and (ids[i], ids[i + 1]) == pair:
-            out.append(new_id)
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
-''', "last position"),
-    Mutant("merge", "merges the pair in either order", '''
-def merge(ids, pair, new_id):
-    out, i = [], 0
-    while i < len(ids):
-        if i + 1 < len(ids) and {ids[i], ids[i + 1]} == set(pair) and len(set(pair)) == len({ids[i], ids[i + 1]}):
-            out.append(new_id)
-            i += 2
-        else:
-            out.append(ids[i])
-            i += 1
-    return out
-''', "different pair"),
+    Mutant("merge", "loop bound misses a pair at the end", variant(MERGE_PLAIN,
+               ('i + 1 < len(ids) and', 'i < len(ids) - 2 and')), "last position"),
+    Mutant("merge", "merges the pair in either order", variant(MERGE_PLAIN,
+               ('(ids[i], ids[i + 1]) == pair:',
+                '{ids[i], ids[i + 1]} == set(pair) and len(set(pair)) == len({ids[i], ids[i + 1]}):')),
+           "different pair"),
     Mutant("merge", "modifies the input list in place", '''
 def merge(ids, pair, new_id):
     i = 0
@@ -160,15 +172,11 @@ def non_overlapping_counts(words):
     return counts
 ''', "overlap"),
     # apply_merges
-    Mutant("apply_merges", "merges the leftmost known pair first", '''
-def apply_merges(ids, merges):
-    ids = list(ids)
-    while True:
-        pair = next((p for p in zip(ids, ids[1:]) if p in merges), None)
-        if pair is None:
-            return ids
-        ids = merge(ids, pair, merges[pair])
-''', "lowest"),
+    Mutant("apply_merges", "merges the leftmost known pair first", variant(APPLY_MERGES_PLAIN,
+               (APPLY_MERGES_CHOICE,
+                '        pair = next((p for p in zip(ids, ids[1:]) if p in merges), None)\n'
+                '        if pair is None:\n'
+                '            return ids\n')), "lowest"),
     Mutant("apply_merges", "applies merges in dict order, once each", '''
 def apply_merges(ids, merges):
     ids = list(ids)
@@ -184,41 +192,21 @@ def apply_merges(ids, merges):
     pair = min(pairs, key=merges.get)
     return merge(ids, pair, merges[pair])
 ''', "until no adjacent pair"),
-    Mutant("apply_merges", "highest rank first", '''
-def apply_merges(ids, merges):
-    ids = list(ids)
-    while True:
-        pairs = [p for p in zip(ids, ids[1:]) if p in merges]
-        if not pairs:
-            return ids
-        pair = max(pairs, key=merges.get)
-        ids = merge(ids, pair, merges[pair])
-''', "lowest"),
-    Mutant("apply_merges", "merges overlapping occurrences", '''
-def apply_merges(ids, merges):
-    ids = list(ids)
-    while True:
-        pairs = [p for p in zip(ids, ids[1:]) if p in merges]
-        if not pairs:
-            return ids
-        pair = min(pairs, key=merges.get)
-        out = []
-        for i in range(len(ids)):
-            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
-                out.append(merges[pair])
-            elif not (i > 0 and (ids[i - 1], ids[i]) == pair):
-                out.append(ids[i])
-        ids = out
-''', "without overlap"),
-    Mutant("apply_merges", "crashes when there is no pair", '''
-def apply_merges(ids, merges):
-    ids = list(ids)
-    while True:
-        pair = min(zip(ids, ids[1:]), key=lambda p: merges.get(p, float("inf")))
-        if pair not in merges:
-            return ids
-        ids = merge(ids, pair, merges[pair])
-''', "short inputs"),
+    Mutant("apply_merges", "highest rank first", variant(APPLY_MERGES_PLAIN, ('min(pairs', 'max(pairs')), "lowest"),
+    Mutant("apply_merges", "merges overlapping occurrences", variant(APPLY_MERGES_PLAIN,
+               ('        ids = merge(ids, pair, merges[pair])\n',
+                '        out = []\n'
+                '        for i in range(len(ids)):\n'
+                '            if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:\n'
+                '                out.append(merges[pair])\n'
+                '            elif not (i > 0 and (ids[i - 1], ids[i]) == pair):\n'
+                '                out.append(ids[i])\n'
+                '        ids = out\n')), "without overlap"),
+    Mutant("apply_merges", "crashes when there is no pair", variant(APPLY_MERGES_PLAIN,
+               (APPLY_MERGES_CHOICE,
+                '        pair = min(zip(ids, ids[1:]), key=lambda p: merges.get(p, float("inf")))\n'
+                '        if pair not in merges:\n'
+                '            return ids\n')), "short inputs"),
     # decode
     Mutant("decode", "decodes token by token", '''
 def decode(ids, vocab):
@@ -245,44 +233,24 @@ def decode(ids, vocab):
     return str(b"".join(vocab[i] for i in ids))
 ''', "join"),
     # split_special
-    Mutant("split_special", "special tokens tried in dict order, not longest first", '''
-import re
-def split_special(text, special_tokens):
-    if not special_tokens:
-        return [text] if text else []
-    pattern = "(" + "|".join(re.escape(s) for s in special_tokens) + ")"
-    return [piece for piece in re.split(pattern, text) if piece]
-''', "longest"),
-    Mutant("split_special", "regex metacharacters not escaped", '''
-import re
-def split_special(text, special_tokens):
-    if not special_tokens:
-        return [text] if text else []
-    pattern = "(" + "|".join(sorted(special_tokens, key=len, reverse=True)) + ")"
-    return [piece for piece in re.split(pattern, text) if piece]
-''', "escape"),
-    Mutant("split_special", "empty pieces kept", '''
-import re
-def split_special(text, special_tokens):
-    if not special_tokens:
-        return [text]
-    pattern = "(" + "|".join(re.escape(s) for s in sorted(special_tokens, key=len, reverse=True)) + ")"
-    return re.split(pattern, text)
-''', "empty"),
-    Mutant("split_special", "special tokens dropped from the result", '''
-import re
-def split_special(text, special_tokens):
-    if not special_tokens:
-        return [text] if text else []
-    pattern = "|".join(re.escape(s) for s in sorted(special_tokens, key=len, reverse=True))
-    return [piece for piece in re.split(pattern, text) if piece]
-''', "own item"),
-    Mutant("split_special", "empty text gives ['']", '''
-import re
-def split_special(text, special_tokens):
-    if not special_tokens or not text:
-        return [text]
-    pattern = "(" + "|".join(re.escape(s) for s in sorted(special_tokens, key=len, reverse=True)) + ")"
-    return [piece for piece in re.split(pattern, text) if piece]
-''', "return []"),
+    Mutant("split_special", "special tokens tried in dict order, not longest first", variant(SPLIT_SPECIAL_PLAIN,
+               ('re.escape(s) for s in sorted(special_tokens, key=len, reverse=True)',
+                're.escape(s) for s in special_tokens')), "longest"),
+    Mutant("split_special", "regex metacharacters not escaped", variant(SPLIT_SPECIAL_PLAIN,
+               ('"|".join(re.escape(s) for s in sorted(special_tokens, key=len, reverse=True))',
+                '"|".join(sorted(special_tokens, key=len, reverse=True))')), "escape"),
+    Mutant("split_special", "empty pieces kept", variant(SPLIT_SPECIAL_PLAIN,
+               ('        return [text] if text else []\n', '        return [text]\n'),
+               ('    return [piece for piece in re.split(pattern, text) if piece]\n',
+                '    return re.split(pattern, text)\n')), "empty"),
+    Mutant("split_special", "special tokens dropped from the result", variant(SPLIT_SPECIAL_PLAIN,
+               ('    pattern = "(" + "|".join(re.escape(s) for s in sorted(special_tokens, key=len, reverse=True))'
+                ' + ")"\n',
+                '    pattern = "|".join(re.escape(s) for s in sorted(special_tokens, key=len, reverse=True))\n')),
+           "own item"),
+    Mutant("split_special", "empty text gives ['']", variant(SPLIT_SPECIAL_PLAIN,
+               ('    if not special_tokens:\n'
+                '        return [text] if text else []\n',
+                '    if not special_tokens or not text:\n'
+                '        return [text]\n')), "return []"),
 ]
