@@ -88,7 +88,7 @@ def expect_close(got, expected, atol: float = 1e-6, rtol: float = 0.0, what: str
     """Numbers or tensors within atol + rtol·|expected|, with the worst element named. Where the
     expected value is NaN or ±inf, the learner's must be the same (NaN where NaN, the same inf)."""
     import torch
-    got_t, expected_t = torch.as_tensor(got).double(), torch.as_tensor(expected).double()
+    got_t, expected_t = _float64(got), _float64(expected)
     expect(tuple(got_t.shape) == tuple(expected_t.shape),
            f"{what}: expected shape {tuple(expected_t.shape)}, got {tuple(got_t.shape)}")
     finite = torch.isfinite(expected_t)
@@ -107,6 +107,13 @@ def expect_close(got, expected, atol: float = 1e-6, rtol: float = 0.0, what: str
         raise CheckFailed(f"{what}: max abs difference {error.max().item():.3g} (allowed {atol:g}); "
                           f"at index {index} expected {expected_t.reshape(-1)[worst].item():.6g}, "
                           f"got {got_t.reshape(-1)[worst].item():.6g}")
+
+
+def _float64(value):
+    """A tensor of float64 values; Python numbers are read as float64 directly (torch.as_tensor
+    would read a float through float32 and round away what the tolerance looks at)."""
+    import torch
+    return value.double() if isinstance(value, torch.Tensor) else torch.as_tensor(value, dtype=torch.float64)
 
 
 def _inert(value) -> bool:

@@ -1,0 +1,21 @@
+"""The comparisons hidden checks use (autograder.checking): what they accept and what they name."""
+import math
+
+import pytest
+import torch
+
+from autograder.checking import CheckFailed, expect_close
+
+
+def test_expect_close_reads_python_floats_in_float64():
+    with pytest.raises(CheckFailed, match="max abs difference 1e-09"):
+        expect_close(0.1 + 1e-9, 0.1, atol=1e-12)  # through float32 both would read 0.1
+    expect_close([0.1, 1 / 3], torch.tensor([0.1, 1 / 3], dtype=torch.float64), atol=0)
+
+
+def test_expect_close_wants_nan_and_inf_where_they_are_expected():
+    expect_close([math.nan, math.inf, 1.0], [math.nan, math.inf, 1.0], atol=0)
+    with pytest.raises(CheckFailed, match="at index \\(1,\\) expected inf, got -inf"):
+        expect_close([math.nan, -math.inf], [math.nan, math.inf])
+    with pytest.raises(CheckFailed, match="contains NaN or inf"):
+        expect_close([math.nan, 1.0], [0.0, 1.0])
