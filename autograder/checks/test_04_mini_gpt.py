@@ -18,25 +18,17 @@ here, and what must happen there (non-contiguous views, backward passes, the sim
 happens in a probe."""
 import math
 import random
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from autograder import generators
-from autograder.checking import (Case, CheckFailed, ProvenBug, exercise, expect, expect_close, expect_equal,
+from autograder.checking import (CheckFailed, ProvenBug, exercise, expect, expect_close, expect_equal,
                                  expect_proven, expect_same_as_reference, judged_only_if_right)
 from autograder.remote import Remote, is_a, kind_of, observe, probe
+from autograder.torch_checks import Shown, expect_same_gradients, gen, gradients, randn
 
 ATOL = 1e-10
-
-
-def gen(seed):
-    return torch.Generator().manual_seed(seed)
-
-
-def randn(*shape, seed=0):
-    return torch.randn(*shape, generator=gen(seed), dtype=torch.float64)
 
 
 def non_contiguous(B, T, C, seed=0):
@@ -121,15 +113,6 @@ def attend(q, k, v, allowed):
 
 # differential checks --------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Shown(Case):
-    """A case printed as its label (shapes and options), not as the tensors' values."""
-    label: str = ""
-
-    def __str__(self):
-        return self.label
-
-
 def shape_of(value) -> str:
     return str(tuple(value.shape)) if isinstance(value, torch.Tensor) else repr(value)
 
@@ -187,34 +170,6 @@ def expect_same_in_train_and_eval(module, reference_module, cases, what):
             raise ProvenBug(str(difference)) from None
         with judged_only_if_right():
             same_values(in_eval, reference_module(*case.args, **case.kwargs), f"{what}{case} in eval mode")
-
-
-def module_gradients(module, args, kwargs, output_weights):
-    """(Runs in the worker, and here for the reference.) Backward of sum(output_i * weight_i) over the
-    tensors module(*args, **kwargs) returns; the gradients of the floating-point arguments and of
-    every named parameter (None where none arrived)."""
-    import torch
-    inputs = [a.detach().clone().requires_grad_(True) if isinstance(a, torch.Tensor) and a.is_floating_point()
-              else a for a in args]
-    module.zero_grad(set_to_none=True)
-    out = module(*inputs, **kwargs)
-    outs = out if isinstance(out, tuple) else (out,)
-    total = sum((o * w).sum() for o, w in zip(outs, output_weights) if isinstance(o, torch.Tensor))
-    total.backward()
-    input_grads = [a.grad for a in inputs if isinstance(a, torch.Tensor) and a.is_floating_point()]
-    return input_grads, {name: p.grad for name, p in module.named_parameters()}
-
-
-def expect_same_gradients(got, expected, atol, what):
-    got_inputs, got_params = got
-    expected_inputs, expected_params = expected
-    for i, (g, e) in enumerate(zip(got_inputs, expected_inputs)):
-        expect(g is not None, f"{what}: no gradient reached input {i + 1}")
-        expect_close(g, e, atol, what=f"{what}: the gradient of input {i + 1}")
-    expect_equal(sorted(got_params), sorted(expected_params), f"{what}: the parameters' names")
-    for name, e in expected_params.items():
-        expect(got_params[name] is not None, f"{what}: no gradient reached {name}")
-        expect_close(got_params[name], e, atol, what=f"{what}: the gradient of {name}")
 
 
 def child_names(module):
@@ -822,8 +777,8 @@ def test_mha_gradients_match_reference(student, reference):
     mine, ref = pair(student, reference, MHA, dict(d_model=15, n_head=3), seed=202)
     args, kwargs = [randn(2, 4, 15, seed=203)], {"return_weights": True}
     weights = [randn(2, 4, 15, seed=204), randn(2, 3, 4, 4, seed=205)]
-    got = probe(student, module_gradients, mine, args, kwargs, weights)
-    expect_same_gradients(got, module_gradients(ref, args, kwargs, weights), 1e-9, "MultiHeadAttention")
+    got = probe(student, gradients, mine, args, weights, kwargs)
+    expect_same_gradients(got, gradients(ref, args, weights, kwargs), 1e-9, "MultiHeadAttention")
 
 
 # FeedForward ----------------------------------------------------------------------------------
@@ -900,8 +855,8 @@ def test_feed_forward_gradients_match_reference(student, reference):
     """The gradients of x and of every parameter equal the reference's."""
     mine, ref = pair(student, reference, "FeedForward", dict(d_model=6, n_head=2), seed=303)
     args, weights = [randn(2, 3, 6, seed=304)], [randn(2, 3, 6, seed=305)]
-    got = probe(student, module_gradients, mine, args, {}, weights)
-    expect_same_gradients(got, module_gradients(ref, args, {}, weights), 1e-9, "FeedForward")
+    got = probe(student, gradients, mine, args, weights)
+    expect_same_gradients(got, gradients(ref, args, weights), 1e-9, "FeedForward")
 
 
 # TransformerBlock -----------------------------------------------------------------------------
@@ -1013,8 +968,8 @@ def test_block_gradients_match_reference(student, reference):
     """The gradients of x and of every parameter equal the reference's."""
     mine, ref = pair(student, reference, BLOCK, dict(d_model=10, n_head=2), seed=404)
     args, weights = [randn(2, 4, 10, seed=405)], [randn(2, 4, 10, seed=406)]
-    got = probe(student, module_gradients, mine, args, {}, weights)
-    expect_same_gradients(got, module_gradients(ref, args, {}, weights), 1e-9, "TransformerBlock")
+    got = probe(student, gradients, mine, args, weights)
+    expect_same_gradients(got, gradients(ref, args, weights), 1e-9, "TransformerBlock")
 
 
 @exercise(BLOCK, hint="Declare the submodules in the order of the text: ln1, attn, ln2, mlp (GPT-2's "
@@ -1255,8 +1210,8 @@ def test_minigpt_gradients_match_reference(student, reference):
     mine, ref = pair(student, reference, "MiniGPT", dict(n_layer=1), seed=505)
     idx = torch.randint(13, (2, 6), generator=gen(505))
     args, weights = [idx, idx], [randn(2, 6, 13, seed=506), torch.tensor(1.0, dtype=torch.float64)]
-    got = probe(student, module_gradients, mine, args, {}, weights)
-    expect_same_gradients(got, module_gradients(ref, args, {}, weights), 1e-9, "MiniGPT")
+    got = probe(student, gradients, mine, args, weights)
+    expect_same_gradients(got, gradients(ref, args, weights), 1e-9, "MiniGPT")
 
 
 # count_parameters -----------------------------------------------------------------------------

@@ -58,23 +58,15 @@ update_bias
 """
 import math
 import random
-from dataclasses import dataclass
 
 import torch
 
-from autograder.checking import (Case, exercise, expect, expect_close, expect_equal, expect_independent_calls,
+from autograder.checking import (exercise, expect, expect_close, expect_equal, expect_independent_calls,
                                  expect_proven, expect_same_as_reference, judged_only_if_right)
 from autograder.remote import kind_of, observe, probe
+from autograder.torch_checks import Shown, expect_same_gradients, gen, gradients, randn
 
 MARGIN = 1e-3  # the smallest gap between two deciding scores of one token, in every input
-
-
-def gen(seed):
-    return torch.Generator().manual_seed(seed)
-
-
-def randn(*shape, seed=0, dtype=torch.float64):
-    return torch.randn(*shape, generator=gen(seed), dtype=dtype)
 
 
 def float64(number):
@@ -113,15 +105,6 @@ def distinct_logits(rng, lead, n_experts, dtype=torch.float64, offset=0.0):
     return values
 
 
-@dataclass(frozen=True)
-class Shown(Case):
-    """A case printed as its label (shapes, dtypes, options), not as the tensors' values."""
-    label: str = ""
-
-    def __str__(self):
-        return self.label
-
-
 def describe(t) -> str:
     return f"{tuple(t.shape)} {str(t.dtype).removeprefix('torch.')}"
 
@@ -145,38 +128,6 @@ def same_tensors(atol_for=tolerance, rtol=0.0, names=("weights", "indices")):
         else:
             expect(torch.equal(got, expected), f"{what}: expected {expected.tolist()}, got {got.tolist()}")
     return compare
-
-
-def gradients(function, args, output_weights):
-    """(Runs in the worker, and here for the reference.) Backward of sum(out_i * w_i) over the floating
-    tensors function(*args) returns; the gradients of the floating tensor arguments, and of a module's
-    parameters by name (None where no gradient arrived)."""
-    import torch
-    inputs = [a.detach().clone().requires_grad_(True) if isinstance(a, torch.Tensor) and a.is_floating_point()
-              else a for a in args]
-    parameters = dict(function.named_parameters()) if isinstance(function, torch.nn.Module) else {}
-    for p in parameters.values():
-        p.grad = None
-    out = function(*inputs)
-    outs = out if isinstance(out, tuple) else (out,)
-    floating = [o for o in outs if isinstance(o, torch.Tensor) and o.is_floating_point()]
-    total = sum((o * w).sum() for o, w in zip(floating, output_weights))
-    if not (isinstance(total, torch.Tensor) and total.requires_grad):
-        return None
-    total.backward()
-    return ([a.grad for a in inputs if isinstance(a, torch.Tensor) and a.is_floating_point()],
-            {name: p.grad for name, p in parameters.items()})
-
-
-def expect_same_gradients(got, expected, atol, what):
-    expect(got is not None, f"{what}: the result carries no gradient (detached, or computed without autograd)")
-    for i, (g, e) in enumerate(zip(got[0], expected[0])):
-        expect(g is not None, f"{what}: no gradient reached argument {i + 1}")
-        expect_close(g, e, atol, what=f"{what}: the gradient of argument {i + 1}")
-    for name, e in expected[1].items():
-        g = got[1].get(name)
-        expect(g is not None, f"{what}: no gradient reached {name}")
-        expect_close(g, e, atol, what=f"{what}: the gradient of {name}")
 
 
 # top_k_route ----------------------------------------------------------------------------------

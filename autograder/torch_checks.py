@@ -1,0 +1,62 @@
+"""What the hidden checks of PyTorch assignments share: seeded float64 tensors, cases shown by a
+label, and gradients compared (a probe runs the backward pass in the worker; the reference runs the
+same function here; `expect_same_gradients` compares the two)."""
+from dataclasses import dataclass
+
+import torch
+
+from autograder.checking import Case, expect, expect_close, expect_equal
+
+
+def gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def randn(*shape, seed: int = 0, dtype=torch.float64) -> torch.Tensor:
+    return torch.randn(*shape, generator=gen(seed), dtype=dtype)
+
+
+@dataclass(frozen=True)
+class Shown(Case):
+    """A case printed as its label (shapes, dtypes, options), not as the tensors' values."""
+    label: str = ""
+
+    def __str__(self):
+        return self.label
+
+
+def gradients(function, args, output_weights, kwargs=None):
+    """(Runs in the worker, and here for the reference.) Backward of sum(out_i * w_i) over the
+    floating tensors function(*args, **kwargs) returns: the gradients of the floating tensor
+    arguments, and of a module's parameters by name (None where none arrived); None when the result
+    carries no gradient at all."""
+    import torch
+    inputs = [a.detach().clone().requires_grad_(True) if isinstance(a, torch.Tensor) and a.is_floating_point()
+              else a for a in args]
+    parameters = dict(function.named_parameters()) if isinstance(function, torch.nn.Module) else {}
+    for parameter in parameters.values():
+        parameter.grad = None
+    out = function(*inputs, **(kwargs or {}))
+    outs = out if isinstance(out, tuple) else (out,)
+    floating = [o for o in outs if isinstance(o, torch.Tensor) and o.is_floating_point()]
+    total = sum((o * w).sum() for o, w in zip(floating, output_weights))
+    if not (isinstance(total, torch.Tensor) and total.requires_grad):
+        return None
+    total.backward()
+    return ([a.grad for a in inputs if isinstance(a, torch.Tensor) and a.is_floating_point()],
+            {name: p.grad for name, p in parameters.items()})
+
+
+def expect_same_gradients(got, expected, atol: float, what: str):
+    """`gradients(...)` of the learner's code against the reference's: every argument's and every
+    parameter's gradient, by name."""
+    expect(got is not None, f"{what}: the result carries no gradient (detached, or computed without autograd)")
+    got_inputs, got_params = got
+    expected_inputs, expected_params = expected
+    for i, (g, e) in enumerate(zip(got_inputs, expected_inputs)):
+        expect(g is not None, f"{what}: no gradient reached argument {i + 1}")
+        expect_close(g, e, atol, what=f"{what}: the gradient of argument {i + 1}")
+    expect_equal(sorted(got_params), sorted(expected_params), f"{what}: the parameters' names")
+    for name, e in expected_params.items():
+        expect(got_params[name] is not None, f"{what}: no gradient reached {name}")
+        expect_close(got_params[name], e, atol, what=f"{what}: the gradient of {name}")
