@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import torch
 
-from autograder.checking import Case, expect, expect_close, expect_equal
+from autograder.checking import Case, CheckFailed, ProvenBug, expect, expect_close, expect_equal, judged_only_if_right
 
 
 def gen(seed: int) -> torch.Generator:
@@ -60,3 +60,21 @@ def expect_same_gradients(got, expected, atol: float, what: str):
     for name, e in expected_params.items():
         expect(got_params[name] is not None, f"{what}: no gradient reached {name}")
         expect_close(got_params[name], e, atol, what=f"{what}: the gradient of {name}")
+
+
+def expect_same_in_train_and_eval(module, reference_module, cases, what: str, *, compare):
+    """The learner's module gives the same outputs in train mode as in eval mode (no dropout): a
+    difference proves something depends on self.training, whatever the rest computes. Credited only
+    where eval mode gives the reference's outputs (a module that returns zeros has no dropout
+    either). `compare(got, expected, what)`: the assignment's comparison of outputs."""
+    for case in cases:
+        module.train()
+        in_train = module(*case.args, **case.kwargs)
+        module.eval()
+        in_eval = module(*case.args, **case.kwargs)
+        try:
+            compare(in_train, in_eval, f"{what}{case}: train mode vs eval mode")
+        except CheckFailed as difference:
+            raise ProvenBug(str(difference)) from None
+        with judged_only_if_right():
+            compare(in_eval, reference_module(*case.args, **case.kwargs), f"{what}{case} in eval mode")

@@ -23,10 +23,10 @@ import torch
 import torch.nn.functional as F
 
 from autograder import generators
-from autograder.checking import (CheckFailed, ProvenBug, exercise, expect, expect_close, expect_equal,
+from autograder.checking import (CheckFailed, exercise, expect, expect_close, expect_equal,
                                  expect_proven, expect_same_as_reference, judged_only_if_right)
 from autograder.remote import Remote, is_a, kind_of, observe, probe
-from autograder.torch_checks import Shown, expect_same_gradients, gen, gradients, randn
+from autograder.torch_checks import Shown, expect_same_gradients, expect_same_in_train_and_eval, gen, gradients, randn
 
 ATOL = 1e-10
 
@@ -153,23 +153,6 @@ def module_cases(rng, shapes, d_model, dtype=torch.float64, **kwargs):
         options = "".join(f", {k}={v}" for k, v in kwargs.items())
         cases.append(Shown((x,), dict(kwargs), f"(x of shape {tuple(x.shape)}{options})"))
     return cases
-
-
-def expect_same_in_train_and_eval(module, reference_module, cases, what):
-    """The learner's module gives the same outputs in train mode as in eval mode (no dropout): a
-    difference proves something depends on self.training, whatever the rest computes. Credited only
-    where eval mode gives the reference's outputs (a module that returns zeros has no dropout either)."""
-    for case in cases:
-        module.train()
-        in_train = module(*case.args, **case.kwargs)
-        module.eval()
-        in_eval = module(*case.args, **case.kwargs)
-        try:
-            same_values(in_train, in_eval, f"{what}{case}: train mode vs eval mode")
-        except CheckFailed as difference:
-            raise ProvenBug(str(difference)) from None
-        with judged_only_if_right():
-            same_values(in_eval, reference_module(*case.args, **case.kwargs), f"{what}{case} in eval mode")
 
 
 def child_names(module):
@@ -735,7 +718,7 @@ def test_mha_train_mode_has_no_dropout(student, reference):
     mine, ref = pair(student, reference, MHA, dict(d_model=12, n_head=3), seed=201)
     rng = random.Random(201)
     cases = module_cases(rng, [(2, 6), (2, 6)], 12) + module_cases(rng, [(3, 5)], 12, return_weights=True)
-    expect_same_in_train_and_eval(mine, ref, cases, "MultiHeadAttention")
+    expect_same_in_train_and_eval(mine, ref, cases, "MultiHeadAttention", compare=same_values)
 
 
 @exercise(MHA, hint="No other parameters or buffers: not even a non-persistent causal-mask buffer "
@@ -845,7 +828,8 @@ def test_feed_forward_any_leading_dimensions(student, reference):
 def test_feed_forward_train_mode_has_no_dropout(student, reference):
     """In train mode, the outputs are what eval mode gives (no dropout)."""
     mine, ref = pair(student, reference, "FeedForward", dict(d_model=8, n_head=2), seed=302)
-    expect_same_in_train_and_eval(mine, ref, module_cases(random.Random(302), [(2, 5), (2, 5), (3, 4)], 8), "FeedForward")
+    expect_same_in_train_and_eval(mine, ref, module_cases(random.Random(302), [(2, 5), (2, 5), (3, 4)], 8),
+                                  "FeedForward", compare=same_values)
 
 
 @exercise("FeedForward", weight=2, hint="Training backpropagates through the MLP: compute GELU out of place "
@@ -957,7 +941,7 @@ def test_block_train_mode_has_no_dropout(student, reference):
     """In train mode, the outputs are what eval mode gives (no dropout)."""
     mine, ref = pair(student, reference, BLOCK, dict(d_model=12, n_head=3), seed=403)
     expect_same_in_train_and_eval(mine, ref, module_cases(random.Random(403), [(2, 5), (2, 5), (1, 3)], 12),
-                                  "TransformerBlock")
+                                  "TransformerBlock", compare=same_values)
 
 
 @exercise(BLOCK, weight=2, hint="Training backpropagates through the block: add the residuals out of "
@@ -1136,7 +1120,8 @@ def test_minigpt_leaves_idx_and_targets_unchanged(student, reference):
 def test_minigpt_train_mode_has_no_dropout(student, reference):
     """In train mode, the logits and the loss are what eval mode gives (no dropout)."""
     mine, ref = pair(student, reference, "MiniGPT", {}, seed=503)
-    expect_same_in_train_and_eval(mine, ref, minigpt_cases(random.Random(503), 13, 9, 3), "MiniGPT")
+    expect_same_in_train_and_eval(mine, ref, minigpt_cases(random.Random(503), 13, 9, 3),
+                                  "MiniGPT", compare=same_values)
 
 
 @exercise("MiniGPT", weight=2, hint="Return the loss as a 0-dim tensor that carries the gradient (what "

@@ -70,11 +70,11 @@ import torch
 import torch.nn.functional as F
 
 from autograder import generators
-from autograder.checking import (Case, CheckFailed, ProvenBug, exercise, expect, expect_close, expect_equal,
+from autograder.checking import (Case, CheckFailed, exercise, expect, expect_close, expect_equal,
                                  expect_independent_calls, expect_proven, expect_same_as_reference,
                                  judged_only_if_right)
 from autograder.remote import is_a, kind_of, observe, probe
-from autograder.torch_checks import expect_same_gradients, gradients, randn
+from autograder.torch_checks import expect_same_gradients, expect_same_in_train_and_eval, gradients, randn
 
 ATOL = 1e-10  # differential checks and checks of precision
 CLOSE = 1e-5  # checks of one property: a precision bug (float32 inside) is left to its own check
@@ -165,22 +165,6 @@ def expect_same_module_gradients(student, mine, ref, args, output_weight, what):
     reference's: of sum(output * output_weight), plus the loss where one is returned beside it."""
     weights = (output_weight, 1.0)
     expect_same_gradients(probe(student, gradients, mine, args, weights), gradients(ref, args, weights), 1e-9, what)
-
-
-def expect_no_dropout(module, reference_module, cases, what):
-    """Train mode gives what eval mode gives: a difference proves something depends on self.training.
-    Credited only where eval mode gives the reference's result (a module returning zeros has no dropout)."""
-    for case in cases:
-        module.train()
-        in_train = module(*case.args)
-        module.eval()
-        in_eval = module(*case.args)
-        try:
-            same_result(in_train, in_eval, f"{what}{case}: train mode vs eval mode")
-        except CheckFailed as difference:
-            raise ProvenBug(str(difference)) from None
-        with judged_only_if_right():
-            same_result(in_eval, reference_module(*case.args), f"{what}{case} in eval mode")
 
 
 def named_children(module):
@@ -832,7 +816,8 @@ def test_gqa_matches_reference_on_random_configs(student, reference):
 def test_gqa_train_mode_has_no_dropout(student, reference):
     """In train mode the output is what eval mode gives."""
     mine, ref = twins(student, reference, GQA, seed=61)
-    expect_no_dropout(mine, ref, attend_cases(random.Random(61), 24, 6, [(2, 6), (1, 4)]), "GroupedQueryAttention")
+    expect_same_in_train_and_eval(mine, ref, attend_cases(random.Random(61), 24, 6, [(2, 6), (1, 4)]),
+                                  "GroupedQueryAttention", compare=same_result)
 
 
 @exercise(GQA, weight=2, hint="Training backpropagates through the attention: no .detach(), no in-place "
@@ -952,7 +937,8 @@ def test_block_leaves_x_unchanged(student, reference):
 def test_block_train_mode_has_no_dropout(student, reference):
     """In train mode the output is what eval mode gives."""
     mine, ref = twins(student, reference, BLOCK, seed=78)
-    expect_no_dropout(mine, ref, attend_cases(random.Random(78), 24, 6, [(2, 6), (1, 4)]), "LLaMABlock")
+    expect_same_in_train_and_eval(mine, ref, attend_cases(random.Random(78), 24, 6, [(2, 6), (1, 4)]),
+                                  "LLaMABlock", compare=same_result)
 
 
 @exercise(BLOCK, weight=2, hint="Training backpropagates through the block: residuals added out of place, "
@@ -1122,7 +1108,8 @@ def test_minillama_matches_reference_on_random_configs(student, reference):
 def test_minillama_train_mode_has_no_dropout(student, reference):
     """In train mode the logits and the loss are what eval mode gives."""
     mine, ref = twins(student, reference, "MiniLLaMA", seed=88)
-    expect_no_dropout(mine, ref, token_cases(random.Random(88), 13, 3), "MiniLLaMA")
+    expect_same_in_train_and_eval(mine, ref, token_cases(random.Random(88), 13, 3),
+                                  "MiniLLaMA", compare=same_result)
 
 
 @exercise("MiniLLaMA", weight=2, hint="Training backpropagates the loss to every parameter: no .item(), "
