@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import torch
 
 from autograder.checking import Case, CheckFailed, ProvenBug, expect, expect_close, expect_equal, judged_only_if_right
+from autograder.remote import probe
 
 
 def gen(seed: int) -> torch.Generator:
@@ -60,6 +61,23 @@ def expect_same_gradients(got, expected, atol: float, what: str):
     for name, e in expected_params.items():
         expect(got_params[name] is not None, f"{what}: no gradient reached {name}")
         expect_close(got_params[name], e, atol, what=f"{what}: the gradient of {name}")
+
+
+def expect_same_module_gradients(student, mine, ref, args, output_weight, what: str):
+    """The gradients of a backward pass through the learner's module (in the worker) against the
+    reference's: of sum(output * output_weight), plus the loss where one is returned beside it."""
+    weights = (output_weight, 1.0)
+    expect_same_gradients(probe(student, gradients, mine, args, weights), gradients(ref, args, weights), 1e-9, what)
+
+
+def child_names(module):
+    """(Runs in the worker.) The names of a module's direct submodules, in order."""
+    return [name for name, _ in module.named_children()]
+
+
+def buffer_names(module):
+    """(Runs in the worker.) Every buffer of a module, persistent or not."""
+    return [name for name, _ in module.named_buffers()]
 
 
 def expect_same_in_train_and_eval(module, reference_module, cases, what: str, *, compare):

@@ -26,7 +26,8 @@ from autograder import generators
 from autograder.checking import (CheckFailed, exercise, expect, expect_close, expect_equal,
                                  expect_proven, expect_same_as_reference, judged_only_if_right)
 from autograder.remote import Remote, is_a, kind_of, observe, probe
-from autograder.torch_checks import Shown, expect_same_gradients, expect_same_in_train_and_eval, gen, gradients, randn
+from autograder.torch_checks import (Shown, buffer_names, child_names, expect_same_gradients,
+                                     expect_same_in_train_and_eval, gen, gradients, randn)
 
 ATOL = 1e-10
 
@@ -153,16 +154,6 @@ def module_cases(rng, shapes, d_model, dtype=torch.float64, **kwargs):
         options = "".join(f", {k}={v}" for k, v in kwargs.items())
         cases.append(Shown((x,), dict(kwargs), f"(x of shape {tuple(x.shape)}{options})"))
     return cases
-
-
-def child_names(module):
-    """(Runs in the worker.) The names of a module's direct submodules, in order."""
-    return [name for name, _ in module.named_children()]
-
-
-def buffer_names(module):
-    """(Runs in the worker.) Every buffer of a module, persistent or not."""
-    return [name for name, _ in module.named_buffers()]
 
 
 def on_simulated_gpu(function, calls):

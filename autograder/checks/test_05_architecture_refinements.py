@@ -64,7 +64,6 @@ there from the notebook's own LLaMAConfig, weights are set by loading the refere
 and what must happen there (non-contiguous views, backward passes) happens in a probe."""
 import math
 import random
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -74,7 +73,8 @@ from autograder.checking import (Case, CheckFailed, exercise, expect, expect_clo
                                  expect_independent_calls, expect_proven, expect_same_as_reference,
                                  judged_only_if_right)
 from autograder.remote import is_a, kind_of, observe, probe
-from autograder.torch_checks import expect_same_gradients, expect_same_in_train_and_eval, gradients, randn
+from autograder.torch_checks import (Shown, buffer_names, child_names, expect_same_in_train_and_eval,
+                                     expect_same_module_gradients, gradients, randn)
 
 ATOL = 1e-10  # differential checks and checks of precision
 CLOSE = 1e-5  # checks of one property: a precision bug (float32 inside) is left to its own check
@@ -114,15 +114,6 @@ def state_shapes(module):
     return {name: tuple(t.shape) for name, t in module.state_dict().items()}
 
 
-@dataclass(frozen=True)
-class Labelled(Case):
-    """A differential case shown by its shapes and options, not by its tensors' values."""
-    label: str = ""
-
-    def __str__(self):
-        return self.label
-
-
 TOLERANCE = {torch.float64: 1e-9, torch.float32: 5e-5, torch.float16: 2e-2, torch.bfloat16: 2e-2}
 
 
@@ -143,13 +134,13 @@ def same_result(got, expected, what):
 
 
 def inputs(rng, shapes, last, dtype=torch.float64, scale=1.0, extra=()):
-    """A Labelled case per leading shape: x of shape (*shape, last), then the `extra` arguments."""
+    """A Shown case per leading shape: x of shape (*shape, last), then the `extra` arguments."""
     cases = []
     for shape in shapes:
         x = generators.tensor(rng, (*shape, last), dtype, scale)
         label = f"(x of shape {tuple(x.shape)}, {str(dtype).removeprefix('torch.')}" + \
                 (f", scale {scale:g}" if scale != 1 else "") + ("".join(f", {a}" for a in extra[1]) if extra else "") + ")"
-        cases.append(Labelled((x, *(extra[0] if extra else ())), {}, label))
+        cases.append(Shown((x, *(extra[0] if extra else ())), {}, label))
     return cases
 
 
@@ -158,23 +149,6 @@ def on_transposed(function, x, *rest):
     view = x.transpose(0, 1)
     assert not view.is_contiguous()
     return function(view, *rest)
-
-
-def expect_same_module_gradients(student, mine, ref, args, output_weight, what):
-    """The gradients of a backward pass through the learner's module (in the worker) against the
-    reference's: of sum(output * output_weight), plus the loss where one is returned beside it."""
-    weights = (output_weight, 1.0)
-    expect_same_gradients(probe(student, gradients, mine, args, weights), gradients(ref, args, weights), 1e-9, what)
-
-
-def named_children(module):
-    """(Runs in the worker.) The names of a module's direct submodules, in order."""
-    return [name for name, _ in module.named_children()]
-
-
-def all_buffers(module):
-    """(Runs in the worker.) The names of every buffer, persistent or not."""
-    return [name for name, _ in module.named_buffers()]
 
 
 def expect_unchanged_and_new(call, expected, what):
@@ -517,7 +491,7 @@ def test_rope_tables_match_reference_on_many_inputs(student, reference):
     for _ in range(30):
         head_dim = rng.choice([2, 4, 6, 10, 14, 16, 3])
         seq_len, theta, dtype = rng.randint(0, 40), rng.choice([10000.0, 500000.0, 100.0, 1.5]), rng.choice(dtypes)
-        cases.append(Labelled((head_dim, seq_len, theta, dtype), {}, f"({head_dim}, {seq_len}, {theta:g}, {dtype})"))
+        cases.append(Shown((head_dim, seq_len, theta, dtype), {}, f"({head_dim}, {seq_len}, {theta:g}, {dtype})"))
     expect_same_as_reference(student.rope_tables, reference.rope_tables, cases, "rope_tables", compare=same_result)
 
 
@@ -589,7 +563,7 @@ def rope_cases(rng, count):
         dtype, table_dtype = rng.choice([torch.float64, torch.float64, torch.float32]), rng.choice([torch.float64, torch.float32])
         x = generators.tensor(rng, (*lead, T, head_dim), dtype)
         cos, sin = tables(head_dim, T, rng.choice([10000.0, 50.0]), table_dtype)
-        cases.append(Labelled((x, cos, sin), {}, f"(x {tuple(x.shape)} {dtype}, tables {tuple(cos.shape)} {table_dtype})"))
+        cases.append(Shown((x, cos, sin), {}, f"(x {tuple(x.shape)} {dtype}, tables {tuple(cos.shape)} {table_dtype})"))
     return cases
 
 
@@ -645,7 +619,7 @@ def attend_cases(rng, d_model, head_dim, shapes, dtype=torch.float64):
     cases = []
     for B, T in shapes:
         x = generators.tensor(rng, (B, T, d_model), dtype)
-        cases.append(Labelled((x, *tables(head_dim, T, dtype=dtype)), {}, f"(x of shape {(B, T, d_model)}, cos, sin)"))
+        cases.append(Shown((x, *tables(head_dim, T, dtype=dtype)), {}, f"(x of shape {(B, T, d_model)}, cos, sin)"))
     return cases
 
 
@@ -693,7 +667,7 @@ def test_gqa_parameters(student):
                     "causal by construction, and the tables come in as cos and sin.")
 def test_gqa_has_no_buffers(student):
     """The module holds no buffer at all."""
-    expect_equal(probe(student, all_buffers, student.GroupedQueryAttention(llama_config(student))), [], "the buffers")
+    expect_equal(probe(student, buffer_names, student.GroupedQueryAttention(llama_config(student))), [], "the buffers")
 
 
 @exercise(GQA, hint="Keep self.n_head, self.n_kv_head and self.head_dim from the config.")
@@ -852,7 +826,7 @@ def test_block_submodules(student, reference):
     """Submodules input_layernorm, self_attn, post_attention_layernorm, mlp in order, with the reference's
     parameter names and shapes."""
     block = student.LLaMABlock(llama_config(student))
-    names = [n for n in probe(student, named_children, block)
+    names = [n for n in probe(student, child_names, block)
              if n in ("input_layernorm", "self_attn", "post_attention_layernorm", "mlp")]
     expect_equal(names, ["input_layernorm", "self_attn", "post_attention_layernorm", "mlp"], "the submodules")
     expect_equal(state_shapes(block), state_shapes(reference.LLaMABlock(llama_config(reference))),
@@ -1080,7 +1054,7 @@ def token_cases(rng, vocab_size, count):
             targets = torch.randint(vocab_size, (B, T), generator=torch.Generator().manual_seed(rng.randrange(1 << 30)))
             targets[:, 1::3] = -100
             args = (idx, targets)
-        cases.append(Labelled(args, {}, f"(idx of shape {(B, T)}, {kind})"))
+        cases.append(Shown(args, {}, f"(idx of shape {(B, T)}, {kind})"))
     return cases
 
 

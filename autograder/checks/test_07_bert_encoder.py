@@ -68,7 +68,8 @@ from autograder.checking import (CheckFailed, ProvenBug, exercise, expect, expec
                                  expect_independent_calls, expect_proven, expect_same_as_reference,
                                  judged_only_if_right)
 from autograder.remote import kind_of, observe, probe
-from autograder.torch_checks import Shown, expect_same_gradients, expect_same_in_train_and_eval, gen, gradients, randn
+from autograder.torch_checks import (Shown, child_names, expect_same_in_train_and_eval,
+                                     expect_same_module_gradients, gen, randn)
 
 ATOL = 1e-10
 
@@ -178,17 +179,6 @@ def expect_same_over_configs(student, reference, name, configs, seed, cases_for)
             mine, ref = pair(student, reference, name, sizes, seed + number, extra)
             shown = ", ".join(f"{k}={v}" for k, v in sizes.items())
             expect_same_as_reference(mine, ref, cases_for(rng, sizes), f"{name}({shown})", compare=same_values)
-
-
-def gradients_agree(student, mine, ref, args, output_weight, what):
-    """The gradients of sum(module(*args) * output_weight) for every argument and parameter: the reference's."""
-    expect_same_gradients(probe(student, gradients, mine, args, [output_weight]), gradients(ref, args, [output_weight]),
-                          1e-9, what)
-
-
-def child_names(module):
-    """(Runs in the worker.) The names of a module's direct submodules, in order."""
-    return [name for name, _ in module.named_children()]
 
 
 # padding_attention_mask ------------------------------------------------------------------------
@@ -418,7 +408,7 @@ def test_embeddings_train_mode_has_no_dropout(student, reference):
 def test_embeddings_gradients_match_reference(student, reference):
     """The gradients of every parameter equal the reference's."""
     mine, ref = pair(student, reference, EMB, seed=12)
-    gradients_agree(student, mine, ref, [ids(2, 6, seed=12), ids(2, 6, vocab=3, seed=13)],
+    expect_same_module_gradients(student, mine, ref, [ids(2, 6, seed=12), ids(2, 6, vocab=3, seed=13)],
                     randn(2, 6, 9, seed=14), "BertEmbeddings")
 
 
@@ -596,7 +586,7 @@ def test_layer_train_mode_has_no_dropout(student, reference):
 def test_layer_gradients_match_reference(student, reference):
     """The gradients of x and of every parameter equal the reference's."""
     mine, ref = pair(student, reference, LAYER, seed=30)
-    gradients_agree(student, mine, ref, [randn(2, 4, 9, seed=30), key_mask(padded([2, 4], 4), 5)],
+    expect_same_module_gradients(student, mine, ref, [randn(2, 4, 9, seed=30), key_mask(padded([2, 4], 4), 5)],
                     randn(2, 4, 9, seed=31), "BertLayer")
 
 
@@ -900,7 +890,7 @@ def test_mlm_head_any_leading_dimensions(student, reference):
 def test_mlm_head_gradients_match_reference(student, reference):
     """The gradients of the hidden states and of every parameter, the tied decoder weight included: the reference's."""
     mine, ref = pair(student, reference, HEAD, seed=57)
-    gradients_agree(student, mine, ref, [randn(2, 4, 9, seed=57)], randn(2, 4, 23, seed=58), "BertMLMHead")
+    expect_same_module_gradients(student, mine, ref, [randn(2, 4, 9, seed=57)], randn(2, 4, 23, seed=58), "BertMLMHead")
 
 
 # BertClassificationHead ---------------------------------------------------------------------------
@@ -971,4 +961,4 @@ def hidden_state_cases(rng, sizes):
 def test_cls_head_gradients_match_reference(student, reference):
     """The gradients of the hidden states and of every parameter equal the reference's."""
     mine, ref = pair(student, reference, CLS, seed=64, extra=(3,))
-    gradients_agree(student, mine, ref, [randn(2, 4, 9, seed=64)], randn(2, 3, seed=65), "BertClassificationHead")
+    expect_same_module_gradients(student, mine, ref, [randn(2, 4, 9, seed=64)], randn(2, 3, seed=65), "BertClassificationHead")
