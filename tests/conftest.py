@@ -22,3 +22,16 @@ def catalogue(runner):
     """Grades the mutant and alternative catalogues a batch at a time (tests/catalogue_grading.py)."""
     from tests.catalogue_grading import CatalogueGrader, every_solution
     return CatalogueGrader(runner, every_solution())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (--dist loadgroup) the tests of a module that share a module-scoped fixture
+    run in one worker, so that fixture (a course set up and graded, a browser started) is built once
+    rather than once in each worker that draws one of its tests."""
+    for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)
+        if fixtures is None or item.get_closest_marker("xdist_group"):
+            continue
+        if any(defs[-1].scope == "module" for defs in fixtures.name2fixturedefs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))

@@ -8,7 +8,8 @@ namespace made by bubblewrap, so the course's Python stays readable as it is for
 """
 import csv
 from dataclasses import dataclass
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -49,10 +50,14 @@ def shell(script: str, cwd: Path, exchange: Path, account: Account | None = None
         USER=account.name, LOGNAME=account.name, HOME=str(account.home))
 
 
-def set_deadline(course: Path, exchange: Path, when: str):
+def pass_deadline(course: Path, exchange: Path):
+    """Set the deadline to the next whole second (nbgrader's dates have no fraction) and wait past it:
+    whoever submitted before is on time, whoever submits next is late."""
+    deadline = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
     release = recipe("release")
     line = next(line for line in release.splitlines() if "db assignment add" in line)
-    shell(DEADLINE.sub(f'--duedate="{when}"', line), course, exchange)
+    shell(DEADLINE.sub(f'--duedate="{deadline:%Y-%m-%d %H:%M:%S} UTC"', line), course, exchange)
+    time.sleep(max(0.0, (deadline - datetime.now(timezone.utc)).total_seconds()) + 0.1)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +72,7 @@ def graded(tmp_path_factory):
         (home / ".jupyter" / "nbgrader_config.py").write_text(recipe("student config").replace(README_EXCHANGE, str(exchange)))
         accounts[student] = make_account(student, uid, home, root / f"{student}-account")
         if student == "bob":  # the deadline passes before bob submits
-            set_deadline(course, exchange, datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))
+            pass_deadline(course, exchange)
         fetch, submit = recipe("student submits").strip().splitlines()
         shell(fetch, home, exchange, accounts[student])
         fill_in(home / A / f"{A}.ipynb", A, exercises)
