@@ -10,6 +10,7 @@ bubblewrap when SANDBOX is "bubblewrap"); the `student` fixture reaches them thr
 here. Each event is appended to RESULTS as a JSON line the moment it happens.
 """
 import json
+import os
 import random
 import sys
 from pathlib import Path
@@ -65,6 +66,8 @@ class GradingPlugin:
         # the worker side starts first: in "fork" mode it is a copy of this process, which must
         # not hold the reference yet
         self.sandbox = self._new_sandbox(sandbox_mode)
+        # loaded while the sandbox starts: both import the notebook's libraries (~1 s each)
+        self.reference_definitions = load_reference(assignment)
         self.results = results.open("a", encoding="utf-8")
         self.exercises = list(exercise_points(assignment))
         self.graded = graded
@@ -116,7 +119,7 @@ class GradingPlugin:
 
     @pytest.fixture(scope="session")
     def reference(self):
-        return load_reference(self.assignment)
+        return self.reference_definitions
 
     def pytest_collection_modifyitems(self, items):
         items[:] = [item for item in items if item.get_closest_marker("exercise") is None
@@ -215,4 +218,7 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    status = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)  # the results are written and closed; skip the interpreter's teardown (~1 s with torch)

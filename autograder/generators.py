@@ -5,8 +5,6 @@ the same on every run. Sizes stay small: a differential check calls learner code
 """
 import random
 
-import torch
-
 # one character from each region that trips hand-written code: ASCII controls, Latin-1, a combining
 # mark, the last 2-byte and first 3-byte code points, CJK, Hangul, the BOM, a zero-width joiner,
 # no-break space, fractions and numerals, the last BMP character before the surrogates and after,
@@ -46,8 +44,11 @@ def token_ids(rng: random.Random, max_length: int = 10, vocab_size: int = 100_00
     return [rng.randint(*rng.choice(pools)) for _ in range(rng.randint(0, max_length))]
 
 
-def tensor(rng: random.Random, shape: tuple[int, ...], dtype=torch.float32, scale: float = 1.0) -> torch.Tensor:
-    """A seeded normal tensor (large `scale` tests overflow: exp(1000) is inf)."""
+def tensor(rng: random.Random, shape: tuple[int, ...], dtype=None, scale: float = 1.0):
+    """A seeded normal tensor, float32 unless `dtype` says (large `scale` tests overflow: exp(1000)
+    is inf). torch is imported here, so that checks of notebooks without torch never import it."""
+    import torch
+    dtype = dtype or torch.float32
     generator = torch.Generator().manual_seed(rng.randrange(1 << 30))
     return torch.randn(shape, generator=generator, dtype=dtype) * scale
 

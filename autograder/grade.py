@@ -88,7 +88,7 @@ def grade_notebook(notebook: Path, assignment: str, runner: Runner | None = None
     """Grade one notebook; pass a `child_runner()` to grade many without restarting it.
     `only`: grade just these exercises (the course's own tests of one exercise)."""
     if runner is None:
-        with child_runner() as runner:
+        with child_runner(many=False) as runner:
             return grade_notebook(notebook, assignment, runner, only)
     exercises = {name: ExerciseResult(name, points) for name, points in exercise_points(assignment).items()
                  if only is None or name in only}
@@ -120,7 +120,7 @@ def grade_many(notebooks: list[tuple[Path, str]], jobs: int = 1, sandbox: bool |
     results in the given order. `done(result)` is called as each finishes, in the given order."""
     runners = queue.Queue()
     for _ in range(max(1, min(jobs, len(notebooks)))):
-        runners.put(child_runner(sandbox))
+        runners.put(child_runner(sandbox, many=len(notebooks) > jobs))
 
     def grade(item):
         runner = runners.get()

@@ -8,7 +8,7 @@ A grading run is a process of its own (its own session, a memory cap, stdin and 
   one child per run. `import torch` takes ~2 s, longer than most gradings, so a class of
   notebooks or a catalogue of mutants grades several times faster.
 * `Subprocesses` (anywhere): a fresh interpreter per run. macOS cannot safely fork a process
-  that has imported torch.
+  that has imported torch; and one notebook alone grades faster this way.
 
 Both return (exit code, or None after the timeout; the end of the child's stderr).
 `child_runner(sandbox)` picks the runner and the worker's sandbox: bubblewrap where it can run.
@@ -111,11 +111,14 @@ class SandboxUnavailable(RuntimeError):
     pass
 
 
-def child_runner(sandbox: bool | None = None) -> Runner:
+def child_runner(sandbox: bool | None = None, many: bool = True) -> Runner:
     """The fastest runner this platform supports; use it as a context manager.
-    sandbox: True requires bubblewrap, False grades unsandboxed, None uses bubblewrap if it runs."""
+    sandbox: True requires bubblewrap, False grades unsandboxed, None uses bubblewrap if it runs.
+    many: whether it will grade more than one notebook. The fork server's imports pay off from its
+    second run; one run is faster in a fresh interpreter, which imports only what that run needs
+    (02's checks never import torch) and starts the sandbox while it imports."""
     from autograder.sandbox import bubblewrap_available
-    runner = ForkServer() if sys.platform == "linux" else Subprocesses()
+    runner = ForkServer() if sys.platform == "linux" and many else Subprocesses()
     if sandbox is not False and bubblewrap_available():
         runner.sandbox_mode = "bubblewrap"
     elif sandbox:
