@@ -440,13 +440,13 @@ def test_gopher_ellipsis_lines(student):
 @exercise(GQ, weight=2, hint="Count the words with at least one alphabetic character (any(c.isalpha() ...)); "
                              "drop when fewer than 80%.")
 def test_gopher_alphabetic_words(student):
-    """50 words of which 10 or 11 are numbers: 80% passes, 78% fails; "3rd" and "日本" count as words with letters."""
+    """50 words of which 10 or 11 are numbers: 80% passes, 78% fails; "2nd", "3rd" and "日本" have letters (51 words)."""
     words = prose(50).split()
     ten = [("2026" if i % 5 == 4 else w) for i, w in enumerate(words)]
     eleven = ten[:1] + ["1234"] + ten[2:]
-    with_letters = [("3rd" if i % 5 == 4 else w) for i, w in enumerate(words)][:-1] + ["日本"]
-    documents = {"40 of 50": " ".join(ten), "39 of 50": " ".join(eleven), "3rd and 日本": " ".join(with_letters)}
-    verdicts(student, documents, {"40 of 50": None, "39 of 50": "alphabetic_words", "3rd and 日本": None})
+    with_letters = ["2nd"] + [("3rd" if i % 5 == 4 else w) for i, w in enumerate(words)][1:] + ["日本"]
+    documents = {"40 of 50": " ".join(ten), "39 of 50": " ".join(eleven), "2nd, 3rd and 日本": " ".join(with_letters)}
+    verdicts(student, documents, {"40 of 50": None, "39 of 50": "alphabetic_words", "2nd, 3rd and 日本": None})
 
 
 @exercise(GQ, weight=2, hint="Count DISTINCT stop words, compared in lower case: at least 2 different ones "
