@@ -167,12 +167,12 @@ def test_html_inline_tags_keep_the_line(student):
     expect_equal(student.html_to_text(page), "ab c1 2", f"html_to_text({page!r})")
 
 
-@exercise(HT, weight=2, hint="Decode entities: HTMLParser(convert_charrefs=True), the default, does it "
-                             "(named, decimal and hex references).")
+@exercise(HT, weight=2, hint="Decode entities once: HTMLParser(convert_charrefs=True), the default, does it "
+                             "(named, decimal and hex references); do not unescape its text again.")
 def test_html_decodes_entities(student):
-    """&amp;, &lt;, &gt;, &eacute;, &#233;, &#x1F600;, &hellip;"""
-    page = "<p>Fish &amp; chips &lt;b&gt; caf&eacute; caf&#233; &#x1F600; wait&hellip;</p>"
-    expect_equal(student.html_to_text(page), "Fish & chips <b> café café 😀 wait…", f"html_to_text({page!r})")
+    """&amp;, &lt;, &gt;, &eacute;, &#233;, &#x1F600;, &hellip;, and &amp;lt; decoded once (to "&lt;")."""
+    page = "<p>Fish &amp; chips &lt;b&gt; caf&eacute; caf&#233; &#x1F600; wait&hellip; &amp;lt;</p>"
+    expect_equal(student.html_to_text(page), "Fish & chips <b> café café 😀 wait… &lt;", f"html_to_text({page!r})")
 
 
 @exercise(HT, weight=2, hint="In each line, ' '.join(line.split()): runs of spaces, tabs, the source's line "
@@ -427,14 +427,16 @@ def test_gopher_bullet_lines(student):
 
 
 @exercise(GQ, weight=2, hint="A line ends with an ellipsis when line.rstrip() ends with '...' or '…'; drop "
-                             "when MORE than 30% of the lines do.")
+                             "when MORE than 30% of the lines of text.splitlines() do (a final newline starts "
+                             "no new line).")
 def test_gopher_ellipsis_lines(student):
-    """3 of 10 lines ending in '...', '…' or '... ' pass; 4 of 10 fail."""
+    """3 of 10 lines ending in '...', '…' or '... ' pass; 4 of 10 fail; 3 of 9, the text ending with a newline,
+    fail."""
     endings = ["...", "…", "... "]
     three = [prose(8, i) + (endings[i] if i < 3 else ".") for i in range(10)]
     four = [prose(8, i) + (endings[i % 3] if i < 4 else ".") for i in range(10)]
-    documents = {"3 of 10": lines_of(three), "4 of 10": lines_of(four)}
-    verdicts(student, documents, {"3 of 10": None, "4 of 10": "ellipsis_lines"})
+    documents = {"3 of 10": lines_of(three), "4 of 10": lines_of(four), "3 of 9 and a newline": lines_of(three[:9]) + "\n"}
+    verdicts(student, documents, {"3 of 10": None, "4 of 10": "ellipsis_lines", "3 of 9 and a newline": "ellipsis_lines"})
 
 
 @exercise(GQ, weight=2, hint="Count the words with at least one alphabetic character (any(c.isalpha() ...)); "
@@ -507,11 +509,11 @@ def test_shingles_matches_reference(student, reference):
 
 
 @exercise(SH, weight=2, hint="Shingle each document on its own: no window may take the last words of one "
-                             "document and the first of the next.")
+                             "document and the first of the next, and a copy has the same shingles as its original.")
 def test_shingles_per_document(student):
-    """Three documents of 2 words, n = 2: one shingle each, none across documents."""
-    expect_equal(student.shingles(["a b", "c d", "e f"], 2), [{"a b"}, {"c d"}, {"e f"}],
-                 "shingles(['a b', 'c d', 'e f'], 2)")
+    """Four documents of 2 words, the last a copy of the first, n = 2: one shingle each, none across documents."""
+    expect_equal(student.shingles(["a b", "c d", "e f", "a b"], 2), [{"a b"}, {"c d"}, {"e f"}, {"a b"}],
+                 "shingles(['a b', 'c d', 'e f', 'a b'], 2)")
 
 
 @exercise(SH, weight=2, hint="A document of m >= n words has m - n + 1 shingles: range(len(words) - n + 1) "
