@@ -22,7 +22,8 @@ normalize_text
   whitespace (str.split's) made one space and stripped: ..._whitespace; all: test_normalize_matches_reference
 exact_dedup
 - SHA-256 hex digest of the normalised UTF-8 text: test_dedup_keys_are_sha256_hex, ..._utf8
-- first occurrence kept: ..._keeps_first; in order of first occurrence: ..._order
+- first occurrence kept: ..._keeps_first; in order of first occurrence: ..._order; each call on its own:
+  ..._independent_calls
 - normalised: ..._normalises; [] -> {}: ..._empty; all, documents unchanged: test_dedup_matches_reference
 gopher_quality
 - each rule on both sides of its limit, a ratio at its limit passing: test_gopher_word_count,
@@ -54,7 +55,8 @@ mixing_weights
 pack_greedy
 - first fit, not next fit: test_pack_first_fit_not_next_fit; not best fit: ..._not_best_fit; the given
   order, no sorting: ..._keeps_order; a document filling a block exactly: ..._exact_fill
-- ValueError below 1 or above block_size: ..._value_error; all: test_pack_matches_reference
+- ValueError below 1 or above block_size: ..._value_error; each call on its own: ..._independent_calls;
+  all: test_pack_matches_reference
 document_mask
 - documents do not see each other: test_mask_documents_apart; causal within a document: ..._causal;
   the diagonal: ..._diagonal; padding rows all False for any negative id: ..._padding
@@ -328,6 +330,13 @@ def test_dedup_normalises(student):
 def test_dedup_empty(student):
     """[] gives {}."""
     expect_equal(student.exact_dedup([]), {}, "exact_dedup([])")
+
+
+@exercise(XD, hint="Start a new dict in every call (no mutable default argument, no module-level dict): "
+                   "each call sees only its own documents.")
+def test_dedup_independent_calls(student, reference):
+    """Calls in a row with overlapping documents: each gives what it gives alone."""
+    expect_independent_calls(student, reference, XD, [(["a", "b"],), (["b", "c"],), (["a", "b"],), ([],)], ordered=True)
 
 
 # gopher_quality -----------------------------------------------------------------------------------
@@ -882,6 +891,13 @@ def test_pack_keeps_order(student):
 def test_pack_exact_fill(student):
     """Block 8, lengths 3, 5, 8: [[0, 1], [2]]."""
     expect_equal(student.pack_greedy([3, 5, 8], 8), [[0, 1], [2]], "pack_greedy([3, 5, 8], 8)")
+
+
+@exercise(PK, hint="Start new blocks in every call (no mutable default argument): each call packs only its "
+                   "own documents.")
+def test_pack_independent_calls(student, reference):
+    """Calls in a row: each gives what it gives alone."""
+    expect_independent_calls(student, reference, PK, [([3, 4], 8), ([5], 8), ([3, 4], 8), ([], 2)])
 
 
 @exercise(PK, weight=2, hint="Raise ValueError for a length above block_size or below 1.")

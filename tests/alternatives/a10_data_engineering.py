@@ -70,6 +70,12 @@ def html_to_text(page):
           variant(DEDUP, ('        key = hashlib.sha256(normalize_text(document).encode("utf-8")).hexdigest()',
                           '        documents[index] = normalize_text(document)\n'
                           '        key = hashlib.sha256(documents[index].encode("utf-8")).hexdigest()')), "in place"),
+    Wrong("exact_dedup", "a mutable default dict kept between calls",
+          variant(DEDUP, ("def exact_dedup(documents):\n    first = {}\n", "def exact_dedup(documents, first={}):\n")),
+          "mutable default"),
+    Wrong("pack_greedy", "blocks kept in a mutable default between calls",
+          variant(PACK, ("def pack_greedy(lengths, block_size):\n    blocks, used = [], []\n",
+                         "def pack_greedy(lengths, block_size, blocks=[], used=[]):\n")), "mutable default"),
     Wrong("exact_dedup", "upper-case hex digest",
           variant(DEDUP, (".hexdigest()", ".hexdigest().upper()")), "hexdigest"),
 
