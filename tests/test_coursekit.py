@@ -1,4 +1,4 @@
-"""The public kit: generated text is deterministic; visible checks never raise or write to stderr and
+"""The public kit: generated text and the generated crawl are deterministic; visible checks never raise or write to stderr and
 stop at an interrupt or a time limit; experiments say which unfinished exercise they need."""
 import warnings
 
@@ -8,6 +8,7 @@ from coursekit import visible
 from coursekit.corpus import generate_text, real_text
 from coursekit.experiments import finished
 from coursekit.visible import VisibleChecks
+from coursekit.webcorpus import NEAR_EDIT_RATES, web_corpus
 
 
 def test_generate_text_is_deterministic_and_sized():
@@ -24,6 +25,19 @@ def test_generate_text_has_what_tokenizers_meet():
 
 def test_real_text_is_python_documentation():
     assert real_text(1_000).startswith('The "assert" statement')
+
+
+def test_web_corpus_is_deterministic_and_its_labels_are_consistent():
+    pages = web_corpus(seed=0)
+    assert pages == web_corpus(seed=0) and pages != web_corpus(seed=1)
+    junk = [p["kind"] for p in pages if p["kind"] != "article"]
+    assert sorted(set(junk)) == ["ads", "numbers", "spam", "stub", "teaser", "toc"] and len(junk) == 42
+    assert {p["language"] for p in pages} == {"en", "de", "fr", "ru", "el", "zh"}
+    copies = [p for p in pages if p["copy"]]
+    assert all(pages[p["duplicate_of"]]["kind"] == "article" and pages[p["duplicate_of"]]["language"] == "en"
+               and pages[p["duplicate_of"]]["copy"] is None for p in copies)
+    assert {p["edit_rate"] for p in copies if p["copy"] == "near"} == set(NEAR_EDIT_RATES)
+    assert all(p["html"] == pages[p["duplicate_of"]]["html"] for p in copies if p["copy"] == "identical")
 
 
 def test_visible_checks_report_without_raising_or_stderr(capfd):

@@ -174,7 +174,8 @@ def test_html_inline_tags_keep_the_line(student):
 def test_html_decodes_entities(student):
     """&amp;, &lt;, &gt;, &eacute;, &#233;, &#x1F600;, &hellip;, and &amp;lt; decoded once (to "&lt;")."""
     page = "<p>Fish &amp; chips &lt;b&gt; caf&eacute; caf&#233; &#x1F600; wait&hellip; &amp;lt;</p>"
-    expect_equal(student.html_to_text(page), "Fish & chips <b> café café 😀 wait… &lt;", f"html_to_text({page!r})")
+    expect_equal(student.html_to_text(page), "Fish & chips <b> café café 😀 wait… &lt;",
+                 f"html_to_text({page!r})")
 
 
 @exercise(HT, weight=2, hint="In each line, ' '.join(line.split()): runs of spaces, tabs, the source's line "
@@ -214,7 +215,8 @@ NT = "normalize_text"
 def unicode_text(rng: random.Random) -> str:
     """generators.text, sometimes in NFD, with letters whose case or composition trips normalisation."""
     import unicodedata
-    pieces = [generators.text(rng, 8), rng.choice(["", "É", "Straße", "İ", "ﬁ", "½", "Ⅻ", "Ａ", "\u3000", "\u2003"])]
+    tricky = ["", "É", "Straße", "İ", "ﬁ", "½", "Ⅻ", "Ａ", "\u3000", "\u2003"]
+    pieces = [generators.text(rng, 8), rng.choice(tricky)]
     text = "".join(rng.sample(pieces, 2))
     return unicodedata.normalize("NFD", text) if rng.random() < 0.3 else text
 
@@ -230,7 +232,8 @@ def test_normalize_matches_reference(student, reference):
 @exercise(NT, weight=2, hint="Compose with unicodedata.normalize('NFC', text): e + U+0301 must become é.")
 def test_normalize_nfc(student):
     """Decomposed é, ñ and Å become their precomposed forms."""
-    expect_equal(student.normalize_text("e\u0301 n\u0303 A\u030a"), "é ñ å", "normalize_text('e\\u0301 n\\u0303 A\\u030a')")
+    expect_equal(student.normalize_text("e\u0301 n\u0303 A\u030a"), "é ñ å",
+                 "normalize_text('e\\u0301 n\\u0303 A\\u030a')")
 
 
 @exercise(NT, hint="NFC, not NFKC or NFKD: compatibility characters (½, ﬁ, fullwidth Ａ) stay as they are.")
@@ -293,7 +296,8 @@ def test_dedup_matches_reference(student, reference):
 def test_dedup_keys_are_sha256_hex(student, reference):
     """The keys of ["Data", "engineering"] are the SHA-256 hex digests of "data" and "engineering"."""
     got = student.exact_dedup(["Data", "engineering"])
-    expect_equal(list(got), [sha(reference, "data"), sha(reference, "engineering")], "the keys of exact_dedup(['Data', 'engineering'])")
+    expect_equal(list(got), [sha(reference, "data"), sha(reference, "engineering")],
+                 "the keys of exact_dedup(['Data', 'engineering'])")
 
 
 @exercise(XD, hint="Hash the UTF-8 bytes: normalize_text(doc).encode('utf-8').")
@@ -358,8 +362,8 @@ def gopher_document(rng: random.Random) -> str:
     n_lines = rng.randint(1, 12)
     lines = []
     for _ in range(n_lines):
-        words = [rng.choice(PROSE + ["#tag", "...", "…", "42", "2026", "Ünïcode", "日本語", "THE", "With", "a", "xyzzyplughs"])
-                 for _ in range(rng.randint(0, 14))]
+        pool = PROSE + ["#tag", "...", "…", "42", "2026", "Ünïcode", "日本語", "THE", "With", "a", "xyzzyplughs"]
+        words = [rng.choice(pool) for _ in range(rng.randint(0, 14))]
         line = " ".join(words)
         if rng.random() < 0.3:
             line = rng.choice(["• ", "- ", "* ", "  -", "– "]) + line
@@ -409,7 +413,8 @@ def test_gopher_mean_word_length(student):
 def test_gopher_hash_ratio(student):
     """50 words with 5 and with 6 '#' characters (one word holds two)."""
     words = prose(50).split()
-    five = " ".join(("#" + w if i in (3, 9, 20, 31) else w) for i, w in enumerate(words)).replace("garden", "##garden", 1)
+    five = " ".join(("#" + w if i in (3, 9, 20, 31) else w) for i, w in enumerate(words))
+    five = five.replace("garden", "##garden", 1)
     documents = {"5 hashes": five.replace("##garden", "#garden", 1), "6 hashes": five}
     verdicts(student, documents, {"5 hashes": None, "6 hashes": "hash_ratio"})
 
@@ -444,14 +449,16 @@ def test_gopher_ellipsis_lines(student):
     endings = ["...", "…", "... "]
     three = [prose(8, i) + (endings[i] if i < 3 else ".") for i in range(10)]
     four = [prose(8, i) + (endings[i % 3] if i < 4 else ".") for i in range(10)]
-    documents = {"3 of 10": lines_of(three), "4 of 10": lines_of(four), "3 of 9 and a newline": lines_of(three[:9]) + "\n"}
-    verdicts(student, documents, {"3 of 10": None, "4 of 10": "ellipsis_lines", "3 of 9 and a newline": "ellipsis_lines"})
+    documents = {"3 of 10": lines_of(three), "4 of 10": lines_of(four),
+                 "3 of 9 and a newline": lines_of(three[:9]) + "\n"}
+    verdicts(student, documents, {"3 of 10": None, "4 of 10": "ellipsis_lines",
+                                  "3 of 9 and a newline": "ellipsis_lines"})
 
 
 @exercise(GQ, weight=2, hint="Count the words with at least one alphabetic character (any(c.isalpha() ...)); "
                              "drop when fewer than 80%.")
 def test_gopher_alphabetic_words(student):
-    """50 words of which 10 or 11 are numbers: 80% passes, 78% fails; "2nd", "3rd" and "日本" have letters (51 words)."""
+    """50 words of which 10 or 11 are numbers: 80% passes, 78% fails; 51 words with "2nd", "3rd" and "日本" pass."""
     words = prose(50).split()
     ten = [("2026" if i % 5 == 4 else w) for i, w in enumerate(words)]
     eleven = ten[:1] + ["1234"] + ten[2:]
@@ -650,7 +657,8 @@ def test_minhash_sha1_little_endian(student):
 @exercise(MH, hint="Encode the shingle as UTF-8 before hashing.")
 def test_minhash_utf8(student):
     """A non-ASCII shingle, (a, b) = (1, 0): h of its UTF-8 bytes."""
-    expect_equal(student.minhash_signature({"café 😀"}, [(1, 0)]), [sha1_32("café 😀")], "minhash_signature({'café 😀'}, [(1, 0)])")
+    expect_equal(student.minhash_signature({"café 😀"}, [(1, 0)]), [sha1_32("café 😀")],
+                 "minhash_signature({'café 😀'}, [(1, 0)])")
 
 
 @exercise(MH, weight=2, hint="Reduce modulo the Mersenne prime 2**61 - 1 FIRST, then keep the low 32 bits "
@@ -668,7 +676,8 @@ def test_minhash_minimum(student):
     """Three shingles, two permutations: the smallest permuted value each."""
     shingle_set, permutations = {"u", "v", "w"}, [(3, 7), (123456789, 987654321)]
     expected = [min(((a * sha1_32(s) + b) % MERSENNE_PRIME) & MAX_HASH for s in shingle_set) for a, b in permutations]
-    expect_equal(student.minhash_signature(shingle_set, permutations), expected, "minhash_signature({'u', 'v', 'w'}, ...)")
+    expect_equal(student.minhash_signature(shingle_set, permutations), expected,
+                 "minhash_signature({'u', 'v', 'w'}, ...)")
 
 
 @exercise(MH, hint="An empty set has no shingle to take a minimum of: 2**32 - 1 at every position.")
@@ -685,7 +694,8 @@ def test_minhash_python_ints_in_order(student):
     forward = student.minhash_signature({"p", "q"}, permutations)
     backward = student.minhash_signature({"p", "q"}, permutations[::-1])
     expect_type(forward, list, "minhash_signature's result")
-    expect(all(type(v) is int for v in forward), f"every value should be a Python int, got {[kind_of(v) for v in forward]}")
+    expect(all(type(v) is int for v in forward),
+           f"every value should be a Python int, got {[kind_of(v) for v in forward]}")
     expect_equal(backward, forward[::-1], "the signature for the reversed permutations")
 
 
@@ -803,7 +813,8 @@ def test_mixing_matches_reference(student, reference):
 @exercise(MW, weight=2, hint="The power is 1/T (not T): T = 2 takes square roots, flattening the mix.")
 def test_mixing_inverse_temperature(student):
     """{"a": 9, "b": 1} at T = 2: 3/4 and 1/4."""
-    weights_compare(student.mixing_weights({"a": 9, "b": 1}, 2), {"a": 0.75, "b": 0.25}, "mixing_weights({'a': 9, 'b': 1}, 2)")
+    weights_compare(student.mixing_weights({"a": 9, "b": 1}, 2), {"a": 0.75, "b": 0.25},
+                    "mixing_weights({'a': 9, 'b': 1}, 2)")
 
 
 @exercise(MW, hint="At T = 1 the weights are the sizes' shares: n_i / sum n.")
