@@ -50,7 +50,8 @@ def gradients(function, args, output_weights, kwargs=None):
 
 def expect_same_gradients(got, expected, atol: float, what: str):
     """`gradients(...)` of the learner's code against the reference's: every argument's and every
-    parameter's gradient, by name."""
+    parameter's gradient, by name; a parameter that gets none in the reference's (frozen) must get
+    none in the learner's."""
     expect(got is not None, f"{what}: the result carries no gradient (detached, or computed without autograd)")
     got_inputs, got_params = got
     expected_inputs, expected_params = expected
@@ -59,6 +60,9 @@ def expect_same_gradients(got, expected, atol: float, what: str):
         expect_close(g, e, atol, what=f"{what}: the gradient of argument {i + 1}")
     expect_equal(sorted(got_params), sorted(expected_params), f"{what}: the parameters' names")
     for name, e in expected_params.items():
+        if e is None:  # a frozen parameter (requires_grad False)
+            expect(got_params[name] is None, f"{what}: a gradient reached {name}, which should be frozen")
+            continue
         expect(got_params[name] is not None, f"{what}: no gradient reached {name}")
         expect_close(got_params[name], e, atol, what=f"{what}: the gradient of {name}")
 
