@@ -19,14 +19,14 @@ LoRALinear
 - parameters exactly base.weight, base.bias (if any), lora_A (r, in), lora_B (out, r): test_lora_linear_parameters
 - A random of rank r (any random init): test_lora_linear_a_is_random_with_rank_r; B zeros:
   test_lora_linear_b_starts_at_zero
-- A and B in the base weight's dtype: test_lora_linear_dtypes
+- A and B in the base weight's dtype, the output in x's: test_lora_linear_dtypes, test_lora_linear_bfloat16_output
 - scaling alpha / r, a float: test_lora_linear_scaling; alpha / sqrt(r) with use_rslora:
   test_lora_linear_rslora_scaling
 - ValueError for r < 1: test_lora_linear_rank_below_one_raises
 - forward base(x) + scaling * x A^T B^T: test_lora_linear_forward_formula; bias kept: test_lora_linear_keeps_the_bias;
   any leading dimensions, float32/float64, options combined, x unchanged:
-  test_lora_linear_matches_reference_on_random_inputs; non-contiguous x: test_lora_linear_non_contiguous_input;
-  dtype of the input (bfloat16): test_lora_linear_dtypes
+  test_lora_linear_matches_reference_on_random_inputs, test_lora_linear_any_leading_dimensions; non-contiguous x:
+  test_lora_linear_non_contiguous_input;
 - dropout in train mode only: test_lora_linear_no_dropout_in_eval_mode; on the adapter's input only:
   test_lora_linear_dropout_spares_the_frozen_path, test_lora_linear_dropout_drops_input_features
   (whole input features, kept values scaled by 1/(1 - p))
@@ -70,7 +70,7 @@ import random
 import torch
 
 from autograder import generators
-from autograder.checking import (Case, exercise, expect, expect_close, expect_equal, expect_proven,
+from autograder.checking import (exercise, expect, expect_close, expect_equal, expect_proven,
                                  expect_same_as_reference, judged_only_if_right)
 from autograder.remote import is_a, kind_of, probe
 from autograder.torch_checks import Shown, expect_same_module_gradients, gen, randn
@@ -251,6 +251,20 @@ def test_lora_linear_parameters(student):
                      f"the parameters' names and shapes ({'with' if bias else 'without'} bias)")
 
 
+@exercise(LAYER, hint="Create lora_A and lora_B in base.weight's dtype (dtype=base.weight.dtype): a float64 or "
+                      "bfloat16 base gets float64 or bfloat16 adapters, and the output keeps x's dtype.")
+def test_lora_linear_dtypes(student, reference):
+    """A float64 base gives float64 A and B; a bfloat16 base bfloat16 ones, and bfloat16 x gives a bfloat16 output."""
+    for dtype in (torch.float64, torch.bfloat16):
+        layer = student.LoRALinear(probe(student, make_linear, *base_weights(4, 3, dtype=dtype)), 2, 2.0)
+        facts = probe(student, parameter_facts, layer)
+        expect_equal([facts.get(name, (None, None, None))[1] for name in ("lora_A", "lora_B")], [dtype, dtype],
+                     f"the dtypes of lora_A and lora_B for a {str(dtype).removeprefix('torch.')} base")
+    got = layer(randn(3, 4, seed=31).to(torch.bfloat16))
+    expect(isinstance(got, torch.Tensor), f"expected a tensor, got {kind_of(got)}")
+    expect_equal(got.dtype, torch.bfloat16, "the output's dtype for bfloat16 x")
+
+
 @exercise(LAYER, hint="Keep the module you are given: self.base = base (no copy, no new nn.Linear).")
 def test_lora_linear_keeps_the_base_module(student):
     """layer.base is the nn.Linear given."""
@@ -258,7 +272,7 @@ def test_lora_linear_keeps_the_base_module(student):
     expect(student.LoRALinear(base, 2, 2.0).base is base, "layer.base is not the nn.Linear given to LoRALinear")
 
 
-@exercise(LAYER, weight=2, hint="Freeze the base: base.requires_grad_(False) (its weight AND its bias); lora_A and "
+@exercise(LAYER, weight=3, hint="Freeze the base: base.requires_grad_(False) (its weight AND its bias); lora_A and "
                                 "lora_B stay trainable.")
 def test_lora_linear_freezes_the_base(student):
     """base.weight and base.bias have requires_grad False; lora_A and lora_B True."""
@@ -285,18 +299,47 @@ def test_lora_linear_no_gradient_reaches_the_base(student, reference):
                  "[a gradient reached base.weight, a gradient reached base.bias]")
 
 
+@exercise(LAYER, hint="Keep the base's bias: call self.base(x) (not x @ base.weight.T alone).")
+def test_lora_linear_keeps_the_bias(student):
+    """A base with zero weight and bias [1, 2, 3], B = 0: the output is the bias in every row."""
+    layer = student.LoRALinear(probe(student, make_linear, torch.zeros(3, 4, dtype=torch.float64),
+                                     torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)), 2, 2.0)
+    probe(student, set_adapter, layer, randn(2, 4, seed=14), torch.zeros(3, 2, dtype=torch.float64))
+    layer.eval()
+    expect_close(layer(randn(2, 4, seed=14)), torch.tensor([[1.0, 2.0, 3.0]] * 2, dtype=torch.float64), 1e-12,
+                 what="the output")
+
+
+def flattened_and_not(layer, x):
+    """layer(x), and layer on x flattened to 2-D with the result's leading dimensions put back."""
+    import torch
+    with torch.no_grad():
+        whole = layer(x)
+        flat = layer(x.reshape(-1, x.shape[-1]))
+    return whole, flat.reshape(*x.shape[:-1], flat.shape[-1])
+
+
+@exercise(LAYER, weight=2, hint="x may have ANY leading dimensions: (in,), (N, in), (B, T, in), 4-D; @ and F.linear "
+                                "work on all of them (torch.mm and bmm do not).")
+def test_lora_linear_any_leading_dimensions(student, reference):
+    """Inputs of shape (6,), (1, 6), (2, 1, 3, 6): each row gives what it gives in a (N, 6) batch."""
+    mine, _ = twin_layers(student, reference, 6, 3, 2, 2.0, seed=16)
+    for shape in ((6,), (1, 6), (2, 1, 3, 6)):
+        whole, flat = probe(student, flattened_and_not, mine, randn(*shape, seed=17))
+        expect_close(whole, flat, 1e-12, what=f"the output for x of shape {shape} against the same rows as a (N, 6) batch")
+
+
 @exercise(LAYER, weight=2, hint="lora_B starts at zero (torch.zeros), so that the adapted layer starts equal to the "
                                 "base: B random (or A zero AND B random) changes the pretrained model before training.")
 def test_lora_linear_b_starts_at_zero(student, reference):
-    """A fresh layer: lora_B is zero and the output equals base(x), for 1-D to 3-D inputs."""
+    """A fresh layer: lora_B is zero and the output equals base(x)."""
     weight, b = base_weights(7, 5, seed=4)
     layer = student.LoRALinear(probe(student, make_linear, weight, b), 3, 6.0)
     tensors = probe(student, tensors_of, layer)
     expect("lora_B" in tensors, f"the layer has no parameter lora_B (its parameters: {list(tensors)})")
     expect_equal(tensors["lora_B"].abs().max().item(), 0.0, "max |lora_B| at the start")
-    for shape in ((7,), (2, 7), (2, 3, 7)):
-        x = randn(*shape, seed=5)
-        expect_close(layer(x), x @ weight.T + b, 1e-12, what=f"a fresh layer's output for x of shape {shape}")
+    x = randn(3, 7, seed=5)
+    expect_close(layer(x), x @ weight.T + b, 1e-12, what="a fresh layer's output")
 
 
 def rank_of_a(layer):
@@ -362,14 +405,15 @@ def test_lora_linear_forward_formula(student):
     expect_close(layer(x), x @ weight.T + b + 1.5 * x @ a.T @ b_matrix.T, 1e-12, what="the output")
 
 
-@exercise(LAYER, hint="Keep the base's bias: call self.base(x) (not x @ base.weight.T alone).")
-def test_lora_linear_keeps_the_bias(student):
-    """A base with zero weight and bias [1, 2, 3]: a fresh layer's output is the bias in every row."""
-    layer = student.LoRALinear(probe(student, make_linear, torch.zeros(3, 4, dtype=torch.float64),
-                                     torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)), 2, 2.0)
-    layer.eval()
-    expect_close(layer(randn(2, 4, seed=14)), torch.tensor([[1.0, 2.0, 3.0]] * 2, dtype=torch.float64), 1e-12,
-                 what="the output")
+@exercise(LAYER, hint="Compute in x's dtype: a bfloat16 layer maps bfloat16 x to the reference's output, to "
+                      "bfloat16's precision.")
+def test_lora_linear_bfloat16_output(student, reference):
+    """A bfloat16 layer with non-zero A and B: close to the reference's bfloat16 output."""
+    mine, ref = twin_layers(student, reference, 6, 4, 2, 4.0, dtype=torch.bfloat16, seed=31)
+    x = randn(3, 6, seed=31).to(torch.bfloat16)
+    with torch.no_grad():
+        expected = ref(x)
+    same_result(mine(x), expected, "the bfloat16 output")
 
 
 def layer_configs():
@@ -412,26 +456,6 @@ def test_lora_linear_non_contiguous_input(student, reference):
     x = randn(2, 3, 5, seed=30)
     with torch.no_grad():
         same_result(probe(student, on_transposed, mine, x), ref(x.transpose(0, 1)), "a non-contiguous x")
-
-
-@exercise(LAYER, hint="Create lora_A and lora_B in base.weight's dtype (dtype=base.weight.dtype): a float64 or "
-                      "bfloat16 base gets float64 or bfloat16 adapters, and the output keeps x's dtype.")
-def test_lora_linear_dtypes(student, reference):
-    """A float64 base gives float64 A and B; a bfloat16 layer maps bfloat16 x to bfloat16 (close to the reference)."""
-    for dtype in (torch.float64, torch.bfloat16):
-        layer = student.LoRALinear(probe(student, make_linear, *base_weights(4, 3, dtype=dtype)), 2, 2.0)
-        facts = probe(student, parameter_facts, layer)
-        expect_equal([facts.get(name, (None, None, None))[1] for name in ("lora_A", "lora_B")], [dtype, dtype],
-                     f"the dtypes of lora_A and lora_B for a {str(dtype).removeprefix('torch.')} base")
-    mine, ref = twin_layers(student, reference, 6, 4, 2, 4.0, dtype=torch.bfloat16, seed=31)
-    x = randn(3, 6, seed=31).to(torch.bfloat16)
-    with torch.no_grad():
-        expected = ref(x)
-    got = mine(x)
-    with judged_only_if_right():
-        expect(isinstance(got, torch.Tensor), f"expected a tensor, got {kind_of(got)}")
-        expect_equal(got.dtype, torch.bfloat16, "the output's dtype for bfloat16 x")
-        expect_close(got, expected, 0.1, 0.05, what="the bfloat16 output")
 
 
 @exercise(LAYER, weight=2, hint="Dropout acts in training mode only: use nn.Dropout (or F.dropout(x, p, "
@@ -529,6 +553,15 @@ def merge_configs():
             (4, 2, 2, 3.0, True, False, torch.float32)]
 
 
+@exercise(MERGE, weight=2, hint="x W'ᵀ with W' = W + scaling * B @ A must give the layer's own output: check the "
+                                "order B @ A (not A.T @ B.T), the scaling, and compute in the layer's dtype (no .float()).")
+def test_merged_linear_gives_the_layers_output(student, reference):
+    """A square layer without bias (r = 3, dropout 0.5, eval mode, float64): merged(x) equals layer(x) to 1e-10."""
+    mine, _ = twin_layers(student, reference, 5, 5, 3, 1.5, bias=False, dropout=0.5, seed=47)
+    _, _, _, outputs, _ = probe(student, merge_observed, student.merged_linear, mine, randn(4, 5, seed=47))
+    expect_close(outputs[1], outputs[0], 1e-10, what="merged(x) against layer(x)")
+
+
 @exercise(MERGE, hint="Return a NEW nn.Linear(in_features, out_features, bias=base.bias is not None): not the base "
                       "module itself, not the LoRALinear.")
 def test_merged_linear_returns_a_new_linear(student, reference):
@@ -571,15 +604,6 @@ def test_merged_linear_keeps_the_dtype(student, reference):
         mine, _ = twin_layers(student, reference, 3, 2, 1, 1.0, dtype=dtype, seed=46)
         weight = probe(student, linear_facts, student.merged_linear(mine))[4]
         expect_equal(weight.dtype, dtype, f"the merged weight's dtype for a {str(dtype).removeprefix('torch.')} layer")
-
-
-@exercise(MERGE, weight=2, hint="x W'ᵀ + b with W' = W + scaling * B @ A must give the layer's own output: "
-                                "check the order B @ A (not A.T @ B.T) and the scaling.")
-def test_merged_linear_gives_the_layers_output(student, reference):
-    """A square layer with bias (r = 3, dropout 0.5, eval mode): merged(x) equals layer(x) to 1e-10."""
-    mine, _ = twin_layers(student, reference, 5, 5, 3, 1.5, dropout=0.5, seed=47)
-    _, _, _, outputs, _ = probe(student, merge_observed, student.merged_linear, mine, randn(4, 5, seed=47))
-    expect_close(outputs[1], outputs[0], 1e-10, what="merged(x) against layer(x)")
 
 
 @exercise(MERGE, weight=2, hint="Leave the LoRALinear alone: compute W + scaling * B @ A into the NEW layer's weight; "
@@ -773,6 +797,19 @@ def counted_pair(student, reference, kind, seed, tied, trainable):
     return mine, ref
 
 
+def expect_count(got, expected, tensors, what):
+    """(trainable, total) as expected; a wrong pair that is the expected one swapped, or the numbers of tensors
+    instead of elements, is named as such."""
+    if got == expected and type(got) is tuple:
+        return
+    note = ""
+    if got == expected[::-1]:
+        note = ": that is (total, trainable), the order is swapped"
+    elif got == tensors:
+        note = ": those are numbers of tensors, not of elements (p.numel())"
+    expect_equal(got, expected, what + note)
+
+
 @exercise(COUNT, weight=2, hint="(sum of p.numel() over the parameters with requires_grad, sum of p.numel() over all "
                                 "parameters), each over model.parameters() (shared parameters once, buffers never).",
           broad=True)
@@ -790,15 +827,6 @@ def test_count_trainable_matches_reference_on_models(student, reference):
                      f"count_trainable(a {kind} model with adapters on {targets}, r = 3)")
 
 
-@exercise(COUNT, weight=2, hint="Count as trainable only the parameters with p.requires_grad; the total counts every "
-                                "parameter.")
-def test_count_trainable_skips_frozen_parameters(student):
-    """nn.Linear(4, 3) with every parameter frozen: (0, 15)."""
-    layer = probe(student, make_linear, *base_weights(4, 3, seed=82))
-    layer.requires_grad_(False)
-    expect_equal(student.count_trainable(layer), (0, 15), "count_trainable(nn.Linear(4, 3), all frozen)")
-
-
 @exercise(COUNT, hint="Return a tuple of two Python ints: (trainable, total), e.g. via sum(p.numel() ...).")
 def test_count_trainable_returns_two_ints(student, reference):
     """A tuple of two ints."""
@@ -808,13 +836,25 @@ def test_count_trainable_returns_two_ints(student, reference):
            f"expected a tuple of two ints, got {kind_of(got)}: {got!r}"[:200])
 
 
+@exercise(COUNT, weight=2, hint="Count as trainable only the parameters with p.requires_grad; the total counts every "
+                                "parameter.")
+def test_count_trainable_skips_frozen_parameters(student):
+    """nn.Linear(4, 3) with every parameter frozen: (0, 15); with only its bias trainable (no gradient computed
+    yet): (3, 15)."""
+    layer = probe(student, make_linear, *base_weights(4, 3, seed=82))
+    layer.requires_grad_(False)
+    expect_count(student.count_trainable(layer), (0, 15), (0, 2), "count_trainable(nn.Linear(4, 3), all frozen)")
+    layer.bias.requires_grad_(True)
+    expect_count(student.count_trainable(layer), (3, 15), (1, 2), "count_trainable(nn.Linear(4, 3), only the bias trainable)")
+
+
 @exercise(COUNT, hint="Count elements (p.numel()), not tensors: an nn.Linear(6, 4) has 28 parameters, not 2.")
 def test_count_trainable_counts_elements(student):
     """nn.Linear(6, 4) with its bias frozen: (24, 28)."""
     weight, b = base_weights(6, 4, seed=77)
     layer = probe(student, make_linear, weight, b)
     layer.bias.requires_grad_(False)
-    expect_equal(student.count_trainable(layer), (24, 28), "count_trainable(nn.Linear(6, 4), bias frozen)")
+    expect_count(student.count_trainable(layer), (24, 28), (1, 2), "count_trainable(nn.Linear(6, 4), bias frozen)")
 
 
 @exercise(COUNT, hint="The order is (trainable, total): the trainable count first.")
@@ -822,7 +862,7 @@ def test_count_trainable_trainable_first(student):
     """nn.Linear(3, 2) with its weight frozen: (2, 8)."""
     layer = probe(student, make_linear, *base_weights(3, 2, seed=78))
     layer.weight.requires_grad_(False)
-    expect_equal(student.count_trainable(layer), (2, 8), "count_trainable(nn.Linear(3, 2), weight frozen)")
+    expect_count(student.count_trainable(layer), (2, 8), (1, 2), "count_trainable(nn.Linear(3, 2), weight frozen)")
 
 
 @exercise(COUNT, hint="A weight shared by two modules is one parameter: iterate model.parameters() (which yields it "
@@ -887,9 +927,9 @@ def is_saved_dict(is_dict, result):
     expect(is_dict, f"expected a dict, got {kind_of(result)}")
 
 
-@exercise(SAVE, weight=2, hint="Keep the state_dict entries whose last name part is lora_A or lora_B "
-                               "(name.rpartition('.')[2] in ('lora_A', 'lora_B')), in the state_dict's order.",
-          broad=True)
+@exercise(SAVE, weight=2, hint="Keep exactly the state_dict entries whose last name part is lora_A or lora_B (both; "
+                               "name.rpartition('.')[2] in ('lora_A', 'lora_B')), under their full dotted names, in the "
+                               "state_dict's order.")
 def test_lora_state_dict_names_and_order(student, reference):
     """A course model with adapters on q_proj and v_proj, and a toy model on o_proj and head: the reference's names,
     in order."""
