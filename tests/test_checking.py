@@ -19,3 +19,14 @@ def test_expect_close_wants_nan_and_inf_where_they_are_expected():
         expect_close([math.nan, -math.inf], [math.nan, math.inf])
     with pytest.raises(CheckFailed, match="contains NaN or inf"):
         expect_close([math.nan, 1.0], [0.0, 1.0])
+
+
+def test_expect_same_gradients_wants_no_gradient_where_the_reference_has_none():
+    from autograder.torch_checks import expect_same_gradients
+    expected = ([torch.ones(3)], {"base.weight": None, "lora_A": torch.ones(2)})
+    expect_same_gradients(([torch.ones(3)], {"base.weight": None, "lora_A": torch.ones(2)}), expected, 0, "layer")
+    with pytest.raises(CheckFailed, match="a gradient reached base.weight, which should be frozen"):
+        expect_same_gradients(([torch.ones(3)], {"base.weight": torch.zeros(4), "lora_A": torch.ones(2)}),
+                              expected, 0, "layer")
+    with pytest.raises(CheckFailed, match="no gradient reached lora_A"):
+        expect_same_gradients(([torch.ones(3)], {"base.weight": None, "lora_A": None}), expected, 0, "layer")
