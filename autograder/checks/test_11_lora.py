@@ -272,7 +272,8 @@ def test_lora_linear_keeps_the_base_module(student):
     expect(student.LoRALinear(base, 2, 2.0).base is base, "layer.base is not the nn.Linear given to LoRALinear")
 
 
-@exercise(LAYER, weight=3, hint="Freeze the base: base.requires_grad_(False) (its weight AND its bias); lora_A and "
+# weighted as the point of LoRA: an unfrozen base is full fine-tuning with extra weights (the seed's bug)
+@exercise(LAYER, weight=6, hint="Freeze the base: base.requires_grad_(False) (its weight AND its bias); lora_A and "
                                 "lora_B stay trainable.")
 def test_lora_linear_freezes_the_base(student):
     """base.weight and base.bias have requires_grad False; lora_A and lora_B True."""
@@ -290,7 +291,7 @@ def base_gradient(layer, x):
     return [layer.base.weight.grad is not None, layer.base.bias is not None and layer.base.bias.grad is not None]
 
 
-@exercise(LAYER, hint="Freeze the base (requires_grad False on its weight and bias) so that no gradient reaches it; "
+@exercise(LAYER, weight=2, hint="Freeze the base (requires_grad False on its weight and bias) so that no gradient reaches it; "
                       "only lora_A and lora_B learn.")
 def test_lora_linear_no_gradient_reaches_the_base(student, reference):
     """After a backward pass, base.weight.grad and base.bias.grad are None."""
