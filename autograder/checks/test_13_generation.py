@@ -50,7 +50,7 @@ beam_search
 - prompt first, 1-D long, prompt unchanged: test_beam_search_output_layout
 - sum / t ** length_penalty: test_beam_search_length_penalty
 - eos_id finishes a beam (kept in the output, not continued): test_beam_search_eos_finishes_a_beam
-- 2 * num_beams candidates, only the first num_beams may finish: test_beam_search_candidates
+- log-probabilities, 2 * num_beams candidates, only the first num_beams may finish: test_beam_search_candidates
 - the stopping rule: test_beam_search_stops_early
 - many configurations (beams 2 to 4, length penalties -0.5 to 2, with and without eos): test_beam_search_matches_reference
 """
@@ -151,7 +151,8 @@ def test_temperature_raises_unless_positive(student):
                f"apply_temperature(logits, {T}) should raise ValueError")
 
 
-@exercise(TEMPERATURE, hint="Return a new tensor even at T = 1 (logits / 1 is one): the caller may change it.")
+@exercise(TEMPERATURE, hint="Return a new tensor, logits / T, even at T = 1, and never change the logits in place "
+                         "(no div_, no /=): the caller may use them again.")
 def test_temperature_returns_a_new_tensor_at_one(student):
     """T = 1: a new tensor equal to the logits; the logits unchanged."""
     call = observe(student.apply_temperature, logits(1.0, -3.0), 1.0)
@@ -572,12 +573,13 @@ def test_beam_search_output_layout(student):
                  "(type, dtype, dimensions, the first tokens, the prompt unchanged)")
 
 
-@exercise(BEAM, weight=2, hint="A finished sequence scores sum_logprob / t ** length_penalty, t the number of "
-                               "generated tokens (the end-of-sequence token included, the prompt not).")
-def test_beam_search_length_penalty(student, reference):
-    """3 beams with an eos, length_penalty 2, 1 and -0.5: sequences of different lengths compete."""
-    for seed, penalty in ((32, 2.0), (33, -0.5), (34, 1.0)):
-        beam_case(student, reference, seed, 10, 3, penalty, eos_position=2)
+@exercise(BEAM, weight=2, hint="A candidate's score is its beam's sum plus the token's F.log_softmax (log-probabilities, "
+                               "not logits); keep the 2 * num_beams best (topk of the flattened (beams, vocab) "
+                               "scores); an eos candidate finishes only if it is among the first num_beams of them.")
+def test_beam_search_candidates(student, reference):
+    """2 and 3 beams, length_penalty 0, models where an eos candidate below the first num_beams would win."""
+    for seed, beams, eos_position in ((505, 2, 2), (508, 3, 2), (515, 2, 1)):
+        beam_case(student, reference, seed, 8, beams, 0.0, eos_position=eos_position)
 
 
 @exercise(BEAM, weight=2, hint="A candidate ending with eos_id finishes: move it to the finished sequences (the eos "
@@ -588,20 +590,21 @@ def test_beam_search_eos_finishes_a_beam(student, reference):
         beam_case(student, reference, seed, 10, beams, 0.0, eos_position=1)
 
 
-@exercise(BEAM, weight=2, hint="Keep 2 * num_beams candidates per step (topk of the flattened (beams, vocab) sums); "
-                               "an eos candidate finishes only if it is among the first num_beams of them.")
-def test_beam_search_candidates(student, reference):
-    """4 beams, several models with a frequent eos."""
-    for seed in (37, 38, 39):
-        beam_case(student, reference, seed, 8, 4, 1.0, eos_position=0)
-
-
-@exercise(BEAM, hint="Stop once num_beams sequences have finished and the best running sum / t ** length_penalty "
-                     "is <= the worst finished score; else run to max_new_tokens, where the first num_beams candidates finish.")
+@exercise(BEAM, weight=2, hint="Stop once num_beams sequences have finished and the best running sum / t ** "
+                               "length_penalty is <= the worst kept finished score (t: the generated tokens, the prompt not "
+                               "counted); else run to max_new_tokens, where the first num_beams candidates finish.")
 def test_beam_search_stops_early(student, reference):
-    """2 and 3 beams, length_penalty 1 and 0, long runs with an eos."""
-    for seed, beams, penalty in ((40, 2, 1.0), (41, 3, 0.0), (42, 2, 2.0)):
-        beam_case(student, reference, seed, 14, beams, penalty, eos_position=1)
+    """2 and 3 beams, length_penalty 1 and 2, runs of 14 tokens with an eos, where stopping late changes the result."""
+    for seed, beams, penalty, eos_position in ((303, 2, 2.0, 1), (305, 2, 1.0, 0), (309, 3, 2.0, 0)):
+        beam_case(student, reference, seed, 14, beams, penalty, eos_position=eos_position)
+
+
+@exercise(BEAM, weight=2, hint="A finished sequence scores sum_logprob / t ** length_penalty, t the number of "
+                               "generated tokens (the end-of-sequence token included, the prompt not).")
+def test_beam_search_length_penalty(student, reference):
+    """3 beams with an eos, length_penalty 2, 1 and -0.5: sequences of different lengths compete."""
+    for seed, penalty in ((32, 2.0), (33, -0.5), (34, 1.0)):
+        beam_case(student, reference, seed, 10, 3, penalty, eos_position=2)
 
 
 @exercise(BEAM, weight=3, broad=True, hint="Follow the five steps of the text exactly.")
