@@ -76,8 +76,8 @@ class GradingPlugin:
         self.reported_problems = False
 
     def _new_sandbox(self, mode: str) -> Sandbox:
-        preload = modules_to_preload("\n".join(source for _, source in self.cells))
-        return Sandbox(self.notebook, preload, mode)
+        code = "\n".join(source for _, source in self.cells)
+        return Sandbox(self.notebook, modules_to_preload(code), mode, plots="matplotlib" in code)
 
     def write(self, **event):
         self.results.write(json.dumps(event) + "\n")

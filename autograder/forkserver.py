@@ -20,7 +20,7 @@ import traceback
 from autograder.runner import STDERR_TAIL
 from learnerbox.worker import PR_SET_CHILD_SUBREAPER, kill_descendants
 
-PRELOAD = ("torch", "numpy", "matplotlib.pyplot", "pytest", "autograder.child")
+PRELOAD = ("torch", "numpy", "pytest", "autograder.child")
 
 
 def serve():

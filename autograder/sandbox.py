@@ -36,7 +36,9 @@ SUBMISSION_FILE_BYTES = 8 << 20
 SUBMISSION_FILES = 50
 WORKER_LIMITS = {"RLIMIT_CPU": 300, "RLIMIT_FSIZE": 64 << 20, "RLIMIT_NOFILE": 256, "RLIMIT_CORE": 0,
                  "RLIMIT_MSGQUEUE": 0, "RLIMIT_AS": MEMORY_BYTES}
-PRELOAD = {"torch": "torch", "numpy": "numpy", "matplotlib": "matplotlib.pyplot", "regex": "regex"}
+# `import matplotlib...` is imported at first use (learnerbox.definitions); `from matplotlib` is not
+PRELOAD = {"torch": "torch", "numpy": "numpy", "regex": "regex"}
+EAGER_PRELOAD = {"matplotlib": "matplotlib.pyplot"}
 
 
 class SandboxStopped(Exception):
@@ -58,7 +60,8 @@ def bubblewrap_available() -> bool:
 
 def modules_to_preload(code: str) -> list[str]:
     """The heavy modules a notebook imports, so the zygote imports them once for all its workers."""
-    return [module for name, module in PRELOAD.items() if f"import {name}" in code or f"from {name}" in code]
+    return [module for name, module in PRELOAD.items() if f"import {name}" in code or f"from {name}" in code] + \
+        [module for name, module in EAGER_PRELOAD.items() if f"from {name}" in code]
 
 
 class Sandbox:
@@ -68,7 +71,7 @@ class Sandbox:
     already imported torch: call it before loading anything secret) or "subprocess" (unsandboxed,
     a fresh interpreter)."""
 
-    def __init__(self, submission: Path, preload: list[str], mode: str):
+    def __init__(self, submission: Path, preload: list[str], mode: str, plots: bool = False):
         self.mode = mode
         self.folder = Path(tempfile.mkdtemp(prefix="grading-"))
         self.stderr = tempfile.TemporaryFile()
@@ -78,7 +81,7 @@ class Sandbox:
         copy_submission(submission, copy)
         scratch = self.folder / "scratch"
         scratch.mkdir()
-        fonts = matplotlib_font_cache() if "matplotlib.pyplot" in preload else None
+        fonts = matplotlib_font_cache() if plots else None
         if fonts and mode != "bubblewrap":
             (scratch / "matplotlib").mkdir()
             shutil.copyfile(fonts, scratch / "matplotlib" / fonts.name)

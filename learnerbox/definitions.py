@@ -3,13 +3,19 @@
 Only top-level imports, `def`s, `class`es and assignments to UPPER_CASE names run, statement by
 statement. A statement that fails is recorded with its own cell and line, and loading goes on:
 one broken cell costs only the names it would have defined.
+
+`import matplotlib.pyplot as plt` (or any `import matplotlib...`) binds a module that is imported
+when it is first used: only experiments plot, and the import takes about a second.
 """
 import ast
 import contextlib
+import importlib
 import io
 import linecache
 import re
+import sys
 import traceback
+import types
 from dataclasses import dataclass, field
 
 from coursekit.visible import time_limit
@@ -17,6 +23,7 @@ from coursekit.visible import time_limit
 STATEMENT_SECONDS = 10
 CONSTANT_NAME = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
 DEFINITION_NODES = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+LAZY_PACKAGES = ("matplotlib",)
 
 
 @dataclass
@@ -50,11 +57,39 @@ def load_definitions(cells: list[tuple[int, str]], label: str) -> tuple[dict, li
                                     names_in_text(code)))
             continue
         for node in tree.body:
-            if is_definition(node):
+            if is_lazy_import(node):
+                values.update(lazy_modules(node))
+            elif is_definition(node):
                 problem = _run_statement(node, filename, values)
                 if problem:
                     problems.append(Problem(number, node.lineno, problem, names_bound(node)))
     return values, problems
+
+
+class LazyModule(types.ModuleType):
+    """Stands for `bound` (a module or the package that holds it) until an attribute is read; then
+    imports `name` and reads the attribute from the real module."""
+
+    def __init__(self, name: str, bound: str):
+        super().__init__(bound)
+        self.__dict__["_lazy_import"] = name
+
+    def __getattr__(self, attribute):
+        importlib.import_module(self.__dict__["_lazy_import"])
+        return getattr(sys.modules[self.__name__], attribute)
+
+
+def is_lazy_import(node) -> bool:
+    return isinstance(node, ast.Import) and all(a.name.split(".")[0] in LAZY_PACKAGES for a in node.names)
+
+
+def lazy_modules(node: ast.Import) -> dict[str, LazyModule]:
+    """What `import a.b as c` (c: a.b) or `import a.b` (a: the package a) binds, imported later."""
+    bound = {}
+    for alias in node.names:
+        module = alias.name if alias.asname else alias.name.split(".")[0]
+        bound[alias.asname or module] = LazyModule(alias.name, module)
+    return bound
 
 
 def describe_learner_error(error: BaseException) -> str:

@@ -132,6 +132,16 @@ def test_a_module_next_to_the_notebook_can_be_imported(tmp_path, grade_notebook)
     assert 0 < result.score < result.max_score
 
 
+def test_plotting_is_imported_when_learner_code_first_uses_it(tmp_path, grade_notebook):
+    """`import matplotlib.pyplot as plt` is bound lazily while loading (learnerbox.definitions);
+    a learner function that uses it still works, in the sandbox too."""
+    path = with_edit(A, "count_pairs", "    counts = {}\n",
+                     "    counts = {}\n    assert plt.get_backend().lower() == 'agg'\n", tmp_path)
+    result = grade_notebook(path, A)
+    assert not result.problems
+    assert result.score == result.max_score, messages(result, "count_pairs")
+
+
 def test_every_runner_gives_the_same_result(tmp_path):
     path = with_solution(A, "merge", "def merge(ids, pair, new_id):\n    return list(ids)\n", tmp_path)
     results = []

@@ -1,7 +1,8 @@
 """"Run All" on every blank release notebook, with a real kernel: no cell may raise.
 
-Given code runs, each grade cell reports its exercise as not implemented, and every experiment that
-needs an exercise says which one to finish (coursekit.experiments.finished) instead of stopping.
+Given code runs, each grade cell reports its exercise as not implemented (never on stderr), and every
+experiment that needs an exercise says which one to finish (coursekit.experiments.finished) instead
+of stopping.
 """
 import shutil
 import time
@@ -32,6 +33,8 @@ def test_run_all_on_the_blank_release_raises_nowhere(assignment, tmp_path):
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     grade_cells = [cell for cell in code if cell.metadata.get("nbgrader", {}).get("grade")]
     assert all("not implemented yet" in outputs_text(cell) for cell in grade_cells)
+    assert not [cell.metadata.nbgrader.grade_id for cell in grade_cells
+                if any(output.get("name") == "stderr" for output in cell.outputs)], "a grade cell wrote to stderr"
     skipped = [cell for cell in code if outputs_text(cell).startswith("⏭ Skipped: finish `")]
     experiments = [cell for cell in code if cell.source.startswith("if finished(")]
     assert experiments and len(skipped) == len(experiments)
