@@ -1,4 +1,5 @@
 import os
+import sys
 
 import pytest
 
@@ -6,6 +7,12 @@ from autograder.runner import child_runner
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One torch thread per test process. The suite runs two processes on two cores (.ci/run), and
+# torch's threads spin while they wait for each other: on a busy machine a test of 13's oracles took
+# 43 s with two threads and 1.8 s with one.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+if "torch" in sys.modules:
+    sys.modules["torch"].set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
