@@ -35,10 +35,14 @@ def catalogue(runner):
 def pytest_collection_modifyitems(items):
     """Under pytest-xdist (--dist loadgroup) the tests of a module that share a module-scoped fixture
     run in one worker, so that fixture (a course set up and graded, a browser started) is built once
-    rather than once in each worker that draws one of its tests."""
+    rather than once in each worker that draws one of its tests. A parametrized module fixture (the
+    hostile catalogue's two modes) makes one group per parameter: the two can run side by side."""
     for item in items:
         fixtures = getattr(item, "_fixtureinfo", None)
         if fixtures is None or item.get_closest_marker("xdist_group"):
             continue
-        if any(defs[-1].scope == "module" for defs in fixtures.name2fixturedefs.values()):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+        scoped = [name for name, defs in fixtures.name2fixturedefs.items() if defs[-1].scope == "module"]
+        if scoped:
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            keys = [f"{name}={params[name]}" for name in scoped if name in params]
+            item.add_marker(pytest.mark.xdist_group("-".join([item.module.__name__, *keys])))
