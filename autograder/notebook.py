@@ -106,7 +106,7 @@ def load_reference(assignment: str) -> Namespace:
     """The instructor notebook's definitions (solutions included); it must load cleanly."""
     if assignment not in _reference_cache:
         cells = learner_cells(read_code_cells(source_notebook(assignment)))
-        values, problems = load_definitions(cells, label="reference ")
+        values, problems = load_definitions(cells, label="reference ", statement_seconds=None)
         if problems:
             raise RuntimeError(f"the reference for {assignment} does not load: " + "; ".join(map(str, problems)))
         _reference_cache[assignment] = Namespace(values)

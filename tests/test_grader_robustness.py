@@ -5,6 +5,7 @@ import pytest
 
 from autograder.grade import grade_notebook as grade
 from autograder.runner import ForkServer, Subprocesses, child_runner
+from learnerbox.definitions import load_definitions
 from tests.notebooks import load, release_notebook, with_edit, with_solution, write
 
 A = "02-bpe-tokenizer"
@@ -158,3 +159,13 @@ def test_a_killed_fork_server_is_restarted(tmp_path):
         fork_server.server.kill()
         fork_server.server.wait()
         assert grade(path, A, fork_server).score == 15
+
+
+def test_only_learner_statements_have_a_time_limit():
+    """A slow learner statement costs its names; the trusted reference loads without a limit (an
+    `import torch` cut short on a busy machine leaves torch half imported)."""
+    slow = [(1, "import time\nSLOW = time.sleep(1.5) or 1\n")]
+    _, problems = load_definitions(slow, "", statement_seconds=1)
+    assert [p.message for p in problems] == ["this statement ran for more than 1 s"]
+    values, problems = load_definitions(slow, "reference ", statement_seconds=None)
+    assert not problems and values["SLOW"] == 1
