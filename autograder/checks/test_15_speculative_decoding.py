@@ -78,11 +78,18 @@ def distribution(rng, shape, dtype=torch.float64, zeros=False):
     return x.softmax(-1).to(dtype)
 
 
-def same_distribution(got, expected, what):
+def same_values(got, expected, what):
+    """A tensor of the expected shape and values (its dtype is judged by the dtype checks and the broad ones)."""
     expect(isinstance(got, torch.Tensor), f"{what}: expected a tensor, got {kind_of(got)}")
-    expect_equal(got.dtype, expected.dtype, f"{what}: the dtype")
     expect_equal(tuple(got.shape), tuple(expected.shape), f"{what}: the shape")
     expect_close(got, expected, TOL[expected.dtype], TOL[expected.dtype], what=what)
+
+
+def same_distribution(got, expected, what):
+    """same_values, and the expected dtype."""
+    expect(isinstance(got, torch.Tensor), f"{what}: expected a tensor, got {kind_of(got)}")
+    expect_equal(got.dtype, expected.dtype, f"{what}: the dtype")
+    same_values(got, expected, what)
 
 
 # accept_draft_token -------------------------------------------------------------------------------
@@ -171,7 +178,7 @@ RESIDUAL = "residual_distribution"
                                    "max(0, q - p); tokens the draft over-proposes get 0.")
 def test_residual_keeps_the_positive_part(student):
     """p = [0.1, 0.6, 0.3], q = [0.4, 0.2, 0.4]: max(0, p - q) = [0, 0.4, 0], so the residual is [0, 1, 0]."""
-    same_distribution(student.residual_distribution(t(0.1, 0.6, 0.3), t(0.4, 0.2, 0.4)), t(0.0, 1.0, 0.0),
+    same_values(student.residual_distribution(t(0.1, 0.6, 0.3), t(0.4, 0.2, 0.4)), t(0.0, 1.0, 0.0),
                       "residual_distribution([0.1, 0.6, 0.3], [0.4, 0.2, 0.4])")
 
 
@@ -179,9 +186,9 @@ def test_residual_keeps_the_positive_part(student):
                                    "that it sums to 1 (its sum is 1 - alpha, not 1).")
 def test_residual_is_normalised(student):
     """p = [0.5, 0.25, 0.25], q = [0.25, 0.25, 0.5]: the residual [0.25, 0, 0] normalises to [1, 0, 0]; another with two tokens."""
-    same_distribution(student.residual_distribution(t(0.5, 0.25, 0.25), t(0.25, 0.25, 0.5)), t(1.0, 0.0, 0.0),
+    same_values(student.residual_distribution(t(0.5, 0.25, 0.25), t(0.25, 0.25, 0.5)), t(1.0, 0.0, 0.0),
                       "residual_distribution([0.5, 0.25, 0.25], [0.25, 0.25, 0.5])")
-    same_distribution(student.residual_distribution(t(0.5, 0.3, 0.2), t(0.2, 0.2, 0.6)), t(0.75, 0.25, 0.0),
+    same_values(student.residual_distribution(t(0.5, 0.3, 0.2), t(0.2, 0.2, 0.6)), t(0.75, 0.25, 0.0),
                       "residual_distribution([0.5, 0.3, 0.2], [0.2, 0.2, 0.6])")
 
 
@@ -190,7 +197,7 @@ def test_residual_is_normalised(student):
 def test_residual_of_equal_distributions_is_p(student):
     """p == q (float64 and float32), and a peaked p with a token of probability 0."""
     for p in (t(0.6, 0.3, 0.1), t(0.6, 0.3, 0.1, dtype=torch.float32), t(0.0, 0.9, 0.1)):
-        same_distribution(student.residual_distribution(p, p.clone()), p, f"residual_distribution(p, p) for p = {p.tolist()}")
+        same_values(student.residual_distribution(p, p.clone()), p, f"residual_distribution(p, p) for p = {p.tolist()}")
 
 
 @exercise(RESIDUAL, weight=2, hint="Work along the LAST dimension with keepdim=True: each row's residual is divided by "
@@ -201,7 +208,7 @@ def test_residual_each_row_on_its_own(student, reference):
     p, q = distribution(rng, (2, 3, 6)), distribution(rng, (2, 3, 6))
     q[1, 2] = p[1, 2]
     for p, q in ((p, q), (distribution(rng, (4, 5)), distribution(rng, (4, 5)))):
-        same_distribution(student.residual_distribution(p, q), reference.residual_distribution(p, q),
+        same_values(student.residual_distribution(p, q), reference.residual_distribution(p, q),
                           f"residual_distribution of shape {tuple(p.shape)}")
 
 
@@ -222,7 +229,7 @@ def test_residual_leaves_the_inputs_unchanged(student):
         expect_proven(not call.changed, f"residual_distribution changed its argument {(call.changed or [0])[0] + 1} in place")
         expect_proven(call.returned_argument is None, "residual_distribution returned one of its arguments itself")
         with judged_only_if_right():
-            same_distribution(call.result, expected, f"residual_distribution({p.tolist()}, {q.tolist()})")
+            same_values(call.result, expected, f"residual_distribution({p.tolist()}, {q.tolist()})")
 
 
 def pair_cases(seed, count, vocabularies):
@@ -287,10 +294,11 @@ def test_step_stops_at_the_first_rejection(student):
 @exercise(STEP, weight=2, hint="Draw the final token with the LAST uniform, uniforms[k] (k = len(draft_tokens)), "
                                "whether it is a residual token or the bonus token, not uniforms[i] of the rejection.")
 def test_step_uses_the_last_uniform_for_the_final_token(student):
-    """Rejection at position 0 of 2: uniforms[0] = 0.95 would pick token 2 of the residual, uniforms[2] = 0.1 picks 0."""
+    """Rejection at position 0 of 2: uniforms[0] = 0.95 or uniforms[1] = 0.9 would pick token 2 of the residual,
+    uniforms[2] = 0.1 picks 0."""
     p = torch.stack((P3, P3, P3))
     q = torch.stack((Q3, Q3))
-    expect_equal(student.speculative_step(p, q, [1, 0], [0.95, 0.5, 0.1]), [0], "speculative_step(p, q, [1, 0], [0.95, 0.5, 0.1])")
+    expect_equal(student.speculative_step(p, q, [1, 0], [0.95, 0.9, 0.1]), [0], "speculative_step(p, q, [1, 0], [0.95, 0.9, 0.1])")
 
 
 @exercise(STEP, hint="With no draft token (k = 0) return [sample_from(p[0], uniforms[0])]: plain sampling from the target.")
@@ -370,15 +378,16 @@ def test_rate_leading_dimensions(student, reference):
     rng = random.Random(9)
     for shape in ((5,), (3, 5), (2, 3, 5)):
         p, q = distribution(rng, shape), distribution(rng, shape)
-        same_distribution(student.acceptance_rate(p, q), reference.acceptance_rate(p, q), f"acceptance_rate of shape {shape}")
+        same_values(student.acceptance_rate(p, q), reference.acceptance_rate(p, q), f"acceptance_rate of shape {shape}")
 
 
 @exercise(RATE, hint="Keep the inputs' dtype.")
 def test_rate_keeps_the_dtype(student, reference):
-    """float32 inputs give a float32 rate."""
+    """float32 inputs give a float32 rate, float64 inputs a float64 one."""
     rng = random.Random(10)
-    p, q = distribution(rng, (2, 6), torch.float32), distribution(rng, (2, 6), torch.float32)
-    same_distribution(student.acceptance_rate(p, q), reference.acceptance_rate(p, q), "float32 inputs")
+    for dtype in (torch.float32, torch.float64):
+        p, q = distribution(rng, (2, 6), dtype), distribution(rng, (2, 6), dtype)
+        same_distribution(student.acceptance_rate(p, q), reference.acceptance_rate(p, q), f"{str(dtype)[6:]} inputs")
 
 
 @exercise(RATE, weight=2, broad=True, hint="torch.minimum(p, q).sum(dim=-1), the inputs left unchanged.")
@@ -507,6 +516,18 @@ def same_tokens(mine, ref, what):
     expect_equal(mine[0][3], ref[0][3], what)
 
 
+@exercise(GREEDY, hint="Return a 1-D torch.long tensor: the prompt first, then the new tokens; never change ids.")
+def test_greedy_output_layout(student, reference):
+    """The result's type, dtype and dimensions, the prompt first; ids unchanged; a prompt of one token and of five."""
+    for seed, length in ((12, 1), (14, 5)):
+        mine, ref, what = greedy_both(student, reference, seed, 6, 2, length=length)
+        expect_equal(mine[0][:3], ("Tensor", "torch.int64", 1), f"{what}: (type, dtype, dimensions)")
+        expect_proven(mine[3], f"{what} changed the caller's ids in place")
+        expect_equal((mine[0][3] or [])[:length], ref[0][3][:length], f"{what}: the first {length} tokens, the prompt first")
+        with judged_only_if_right():
+            same_tokens(mine, ref, what)
+
+
 @exercise(GREEDY, weight=3, hint="A draft token is kept only while it equals the target's argmax at its position; at the "
                                  "first mismatch append the target's argmax there (not the draft's token), and after "
                                  "all n drafts the target's bonus argmax.")
@@ -551,21 +572,11 @@ def test_greedy_without_drafts(student, reference):
 
 
 @exercise(GREEDY, weight=2, hint="Return exactly max_new_tokens new tokens: draft at most max_new_tokens - generated - 1 "
-                                 "tokens per step, and return the prompt (as a new tensor) for max_new_tokens = 0.")
+                                 "tokens per step, and return the prompt for max_new_tokens = 0.")
 def test_greedy_length(student, reference):
     """k = 10 with 4 new tokens, max_new_tokens 0 and 1 with k = 3."""
     for seed, steps, k in ((9, 4, 10), (10, 0, 3), (11, 1, 3)):
         mine, ref, what = greedy_both(student, reference, seed, steps, k)
-        same_tokens(mine, ref, what)
-
-
-@exercise(GREEDY, hint="Return a 1-D torch.long tensor: the prompt first, then the new tokens; never change ids.")
-def test_greedy_output_layout(student, reference):
-    """The result's type, dtype and dimensions; ids unchanged; a prompt of one token."""
-    mine, ref, what = greedy_both(student, reference, 12, 6, 2, length=1)
-    expect_equal(mine[0][:3], ("Tensor", "torch.int64", 1), f"{what}: (type, dtype, dimensions)")
-    expect_proven(mine[3], f"{what} changed the caller's ids in place")
-    with judged_only_if_right():
         same_tokens(mine, ref, what)
 
 
