@@ -94,6 +94,30 @@ def rnd(seed, *shape, dtype=torch.float64, scale=1.0):
     return torch.randn(*shape, generator=gen(seed), dtype=dtype) * scale
 
 
+def gradients_of(function, args, wrt, kwargs=None):
+    """(Runs in the worker, and here for the reference.) The gradients of the first returned tensor's sum with
+    respect to the arguments at the positions `wrt` only (the others are constants: a learner may detach
+    them); None where no gradient arrived, or when the result carries none."""
+    import torch
+    args = [a.detach().clone().requires_grad_(i in wrt) if isinstance(a, torch.Tensor) and a.is_floating_point() else a
+            for i, a in enumerate(args)]
+    out = function(*args, **(kwargs or {}))
+    out = out[0] if isinstance(out, (tuple, list)) else out
+    if not (isinstance(out, torch.Tensor) and out.requires_grad):
+        return None
+    out.sum().backward()
+    return [args[i].grad for i in wrt]
+
+
+def expect_same_gradients_of(student, function, reference_function, args, wrt, what, kwargs=None):
+    got = probe(student, gradients_of, function, args, wrt, kwargs)
+    expected = gradients_of(reference_function, args, wrt, kwargs)
+    expect(got is not None, f"{what}: the result carries no gradient (detached, or computed without autograd)")
+    for i, g, e in zip(wrt, got, expected):
+        expect(g is not None, f"{what}: no gradient reached argument {i + 1}")
+        expect_close(g, e, 1e-9, what=f"{what}: the gradient of argument {i + 1}")
+
+
 # reward_model_loss ---------------------------------------------------------------------------------
 
 REWARD = "reward_model_loss"
@@ -146,10 +170,10 @@ def test_reward_loss_gradient(student, reference):
 
 @exercise(REWARD, weight=2, broad=True, hint="The mean of -logsigmoid(chosen - rejected) over every pair.")
 def test_reward_loss_matches_reference(student, reference):
-    """30 random cases: 1-D to 3-D, float32 and float64, scales 0.1 to 1000."""
+    """20 random cases: 1-D to 3-D, float32 and float64, scales 0.1 to 1000."""
     rng = random.Random(7)
     cases = []
-    for _ in range(30):
+    for _ in range(20):
         shape = generators.leading_shape(rng, rng.choice([1, 2, 5]))
         dtype, scale = rng.choice([torch.float32, torch.float64]), rng.choice([0.1, 1.0, 10.0, 1000.0])
         cases.append(Shown((generators.tensor(rng, shape, dtype, scale), generators.tensor(rng, shape, dtype, scale)),
@@ -263,10 +287,10 @@ def test_sequence_logprobs_gradient(student, reference):
 
 @exercise(SEQ, weight=2, broad=True, hint="The sum over t >= 1 with completion_mask[:, t] of log_softmax(logits[:, t - 1])[ids[:, t]].")
 def test_sequence_logprobs_matches_reference(student, reference):
-    """30 random cases: batches of 1 to 4, 1 to 9 tokens, vocabularies of 2 to 50, masks of 4 dtypes."""
+    """20 random cases: batches of 1 to 4, 1 to 9 tokens, vocabularies of 2 to 50, masks of 4 dtypes."""
     rng = random.Random(8)
     cases = []
-    for _ in range(30):
+    for _ in range(20):
         B, T, V = rng.randint(1, 4), rng.randint(1, 9), rng.choice([2, 5, 50])
         dtype = rng.choice([torch.float32, torch.float64])
         logits = generators.tensor(rng, (B, T, V), dtype, rng.choice([1.0, 10.0]))
@@ -338,10 +362,9 @@ def test_dpo_rewards_are_detached(student):
 
 @exercise(DPO, weight=2, hint="Compute the loss in torch from the four tensors (no .item(), no .detach() on the loss's path).")
 def test_dpo_gradient(student, reference):
-    """The gradient of the loss with respect to the four log-probabilities (3 pairs, beta = 0.3)."""
+    """The gradient of the loss with respect to the policy's log-probabilities (3 pairs, beta = 0.3)."""
     args = (rnd(24, 3), rnd(25, 3), rnd(26, 3), rnd(27, 3))
-    expect_same_gradients(probe(student, gradients, student.dpo_loss, args, (1.0,), {"beta": 0.3}),
-                          gradients(reference.dpo_loss, args, (1.0,), {"beta": 0.3}), 1e-9, "dpo_loss")
+    expect_same_gradients_of(student, student.dpo_loss, reference.dpo_loss, args, [0, 1], "dpo_loss", {"beta": 0.3})
 
 
 @exercise(DPO, hint="Use F.logsigmoid: -log(sigmoid(z)) is inf when the margin is very negative.")
@@ -355,10 +378,10 @@ def test_dpo_large_margins(student, reference):
 
 @exercise(DPO, weight=2, broad=True, hint="Follow the two formulas of the text exactly.")
 def test_dpo_matches_reference(student, reference):
-    """30 random cases: batches of 1 to 6, float32 and float64, beta 0.01 to 5."""
+    """20 random cases: batches of 1 to 6, float32 and float64, beta 0.01 to 5."""
     rng = random.Random(9)
     cases = []
-    for _ in range(30):
+    for _ in range(20):
         B, dtype, beta = rng.randint(1, 6), rng.choice([torch.float32, torch.float64]), rng.choice([0.01, 0.1, 0.5, 5.0])
         args = tuple(generators.tensor(rng, (B,), dtype, 5.0) - 20 for _ in range(4))
         cases.append(Shown(args, {"beta": beta}, label=f"(4 x ({B},) {str(dtype)[6:]}, beta={beta})"))
@@ -436,9 +459,8 @@ def test_ppo_mask_types(student, reference):
                               "the gradient reaches the policy; clipped tokens then get none.")
 def test_ppo_gradient(student, reference):
     """The gradient with respect to logps: ratios inside and outside the clip range."""
-    case = ppo_case([[1.5, 0.9, 0.5], [1.1, 1.3, 0.7]], [[1.0, -1.0, 1.0], [2.0, -1.0, -0.5]])
-    expect_same_gradients(probe(student, gradients, student.ppo_clip_loss, case, (1.0,)),
-                          gradients(reference.ppo_clip_loss, case, (1.0,)), 1e-9, "ppo_clip_loss")
+    case = ppo_case([[1.5, 0.9, 0.5], [1.1, 1.3, 0.7]], [[1.0, -1.0, 1.0], [2.0, -1.0, -0.5]], [[1, 1, 1], [1, 0, 1]])
+    expect_same_gradients_of(student, student.ppo_clip_loss, reference.ppo_clip_loss, case, [0], "ppo_clip_loss")
 
 
 @exercise(PPO, hint="Return the 0-d tensor itself, in the log-probabilities' dtype (no .item()).")
@@ -451,10 +473,10 @@ def test_ppo_zero_dim_and_dtype(student):
 
 @exercise(PPO, weight=2, broad=True, hint="The masked token mean of max(-A * ratio, -A * clip(ratio, 1 - eps, 1 + eps)).")
 def test_ppo_matches_reference(student, reference):
-    """30 random cases: batches of 1 to 4, 1 to 8 tokens, (B, T) and (B, 1) advantages, epsilon 0.05 to 0.5."""
+    """20 random cases: batches of 1 to 4, 1 to 8 tokens, (B, T) and (B, 1) advantages, epsilon 0.05 to 0.5."""
     rng = random.Random(10)
     cases = []
-    for _ in range(30):
+    for _ in range(20):
         B, T, dtype = rng.randint(1, 4), rng.randint(1, 8), rng.choice([torch.float32, torch.float64])
         logps = generators.tensor(rng, (B, T), dtype, 0.4) - 1
         old = logps.detach() + generators.tensor(rng, (B, T), dtype, 0.3)
@@ -526,10 +548,10 @@ def test_group_advantages_dtype(student, reference):
 
 @exercise(GROUP, weight=2, broad=True, hint="Each group's (r - mean) / (unbiased std + 1e-4), in the rewards' order.")
 def test_group_advantages_matches_reference(student, reference):
-    """30 random cases: 1 to 4 groups of 2 to 5, float32 and float64, 0/1 and real rewards."""
+    """20 random cases: 1 to 4 groups of 2 to 5, float32 and float64, 0/1 and real rewards."""
     rng = random.Random(11)
     cases = []
-    for _ in range(30):
+    for _ in range(20):
         size, groups, dtype = rng.randint(2, 5), rng.randint(1, 4), rng.choice([torch.float32, torch.float64])
         rewards = generators.tensor(rng, (size * groups,), dtype, rng.choice([1.0, 100.0]))
         if rng.random() < 0.4:
@@ -564,18 +586,17 @@ def test_kl_k3_shape_and_sign(student):
 
 @exercise(KL, hint="Compute in torch from logps (no .detach()) so that the KL penalty's gradient reaches the policy.")
 def test_kl_k3_gradient(student, reference):
-    """The gradient with respect to both log-probabilities."""
+    """The gradient of the sum with respect to logps."""
     args = (rnd(52, 2, 3), rnd(53, 2, 3))
-    expect_same_gradients(probe(student, gradients, student.kl_k3, args, (rnd(54, 2, 3),)),
-                          gradients(reference.kl_k3, args, (rnd(54, 2, 3),)), 1e-9, "kl_k3")
+    expect_same_gradients_of(student, student.kl_k3, reference.kl_k3, args, [0], "kl_k3")
 
 
 @exercise(KL, weight=2, broad=True, hint="exp(ref - pol) - (ref - pol) - 1, elementwise.")
 def test_kl_k3_matches_reference(student, reference):
-    """30 random cases: 1-D to 4-D, float32 and float64."""
+    """20 random cases: 1-D to 4-D, float32 and float64."""
     rng = random.Random(12)
     cases = []
-    for _ in range(30):
+    for _ in range(20):
         shape, dtype = generators.leading_shape(rng, rng.randint(1, 5), rng.randint(1, 4)), rng.choice([torch.float32, torch.float64])
         cases.append(Shown((generators.tensor(rng, shape, dtype) - 2, generators.tensor(rng, shape, dtype) - 2),
                            label=f"(shape {shape}, {str(dtype)[6:]})"))
