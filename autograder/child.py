@@ -77,7 +77,8 @@ class GradingPlugin:
 
     def _new_sandbox(self, mode: str) -> Sandbox:
         code = "\n".join(source for _, source in self.cells)
-        return Sandbox(self.notebook, modules_to_preload(code), mode, plots="matplotlib" in code)
+        preload = modules_to_preload(code, checks_file(self.assignment).read_text(encoding="utf-8"))
+        return Sandbox(self.notebook, preload, mode, plots="matplotlib" in code)
 
     def write(self, **event):
         self.results.write(json.dumps(event) + "\n")

@@ -20,7 +20,8 @@ import traceback
 from autograder.runner import STDERR_TAIL
 from learnerbox.worker import PR_SET_CHILD_SUBREAPER, kill_descendants
 
-PRELOAD = ("torch", "numpy", "pytest", "autograder.child")
+# torch._dynamo: what a torch optimizer's first call imports (~2 s), here once for every child
+PRELOAD = ("torch", "torch._dynamo", "numpy", "pytest", "autograder.child")
 
 
 def serve():

@@ -39,6 +39,8 @@ WORKER_LIMITS = {"RLIMIT_CPU": 300, "RLIMIT_FSIZE": 64 << 20, "RLIMIT_NOFILE": 2
 # `import matplotlib...` is imported at first use (learnerbox.definitions); `from matplotlib` is not
 PRELOAD = {"torch": "torch", "numpy": "numpy", "regex": "regex"}
 EAGER_PRELOAD = {"matplotlib": "matplotlib.pyplot"}
+# a torch optimizer's first call imports torch._dynamo (~2 s): once per submission, not per exercise
+USE_PRELOAD = {"torch.optim": "torch._dynamo"}
 
 
 class SandboxStopped(Exception):
@@ -58,10 +60,12 @@ def bubblewrap_available() -> bool:
     return probe.returncode == 0
 
 
-def modules_to_preload(code: str) -> list[str]:
-    """The heavy modules a notebook imports, so the zygote imports them once for all its workers."""
+def modules_to_preload(code: str, checks: str = "") -> list[str]:
+    """The heavy modules a notebook imports or its code and checks use, so that the zygote imports
+    them once for all its workers."""
     return [module for name, module in PRELOAD.items() if f"import {name}" in code or f"from {name}" in code] + \
-        [module for name, module in EAGER_PRELOAD.items() if f"from {name}" in code]
+        [module for name, module in EAGER_PRELOAD.items() if f"from {name}" in code] + \
+        [module for name, module in USE_PRELOAD.items() if name in code + checks]
 
 
 class Sandbox:

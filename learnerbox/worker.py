@@ -28,7 +28,7 @@ from pathlib import Path
 from learnerbox import wire
 from learnerbox.definitions import describe_learner_error, load_definitions
 
-PRELOADABLE = ("torch", "numpy", "matplotlib", "matplotlib.pyplot", "regex")
+PRELOADABLE = ("torch", "torch._dynamo", "numpy", "matplotlib", "matplotlib.pyplot", "regex")
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
