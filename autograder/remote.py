@@ -44,10 +44,13 @@ def learner_error_class(type_name: str) -> type:
     """LearnerError, also a subclass of the built-in exception of that name if there is one."""
     builtin = getattr(builtins, type_name, None)
     if isinstance(builtin, type) and issubclass(builtin, Exception) and builtin is not Exception:
-        try:
-            return type(type_name, (LearnerError, builtin), {"__str__": LearnerError.__str__})
-        except TypeError:  # a built-in whose layout cannot be combined
-            pass
+        for bases in ((LearnerError, builtin), (builtin, LearnerError)):  # MemoryError needs its own __new__ first
+            try:
+                cls = type(type_name, bases, {"__str__": LearnerError.__str__, "__init__": LearnerError.__init__})
+                cls.__new__(cls)
+                return cls
+            except TypeError:  # a built-in whose layout cannot be combined, or that cannot be made this way
+                pass
     return LearnerError
 
 

@@ -30,3 +30,17 @@ def test_expect_same_gradients_wants_no_gradient_where_the_reference_has_none():
                               expected, 0, "layer")
     with pytest.raises(CheckFailed, match="no gradient reached lora_A"):
         expect_same_gradients(([torch.ones(3)], {"base.weight": None, "lora_A": None}), expected, 0, "layer")
+
+
+def test_learner_errors_are_instances_of_every_builtin_exception():
+    """A learner's exception comes back as a LearnerError that is also the built-in type of its name, MemoryError
+    included (its __new__ refuses the usual base order), so pytest.raises(MemoryError) and except clauses work."""
+    import builtins
+
+    from autograder.remote import LearnerError, learner_error
+    for name, builtin in vars(builtins).items():
+        if not (isinstance(builtin, type) and issubclass(builtin, Exception)) or builtin in (Exception, ExceptionGroup):
+            continue
+        error = learner_error({"type": name, "message": "m", "description": "d", "from_learner": True})
+        assert isinstance(error, LearnerError) and isinstance(error, builtin), name
+        assert (str(error), error.type_name, error.description) == ("m", name, "d"), name
