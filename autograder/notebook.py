@@ -88,6 +88,25 @@ class LearnerCode:
     def definition(self, name: str):
         return self.definitions.get(name)
 
+    def calls_to(self, name: str, banned: set[str]) -> list[str]:
+        """The calls to any of `banned` in the code of `name` and of the learner's functions and classes it uses,
+        as spelled (F.softmax, torch.nn.functional.softmax, softmax): a plain name or an attribute. Read from the
+        syntax tree, so a name in a string, a comment or an error message does not count."""
+        found, seen, todo = [], set(), [name]
+        while todo:
+            tree = self.definition(todo.pop())
+            if tree is None or id(tree) in seen:
+                continue
+            seen.add(id(tree))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call):
+                    callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+                    if callee in banned:
+                        found.append(ast.unparse(node.func))
+                if isinstance(node, ast.Name) and node.id not in banned and self.definition(node.id) is not None:
+                    todo.append(node.id)
+        return found
+
     @staticmethod
     def names_used(tree) -> set[str]:
         """Every name and attribute the code mentions."""

@@ -44,3 +44,25 @@ def test_learner_errors_are_instances_of_every_builtin_exception():
         error = learner_error({"type": name, "message": "m", "description": "d", "from_learner": True})
         assert isinstance(error, LearnerError) and isinstance(error, builtin), name
         assert (str(error), error.type_name, error.description) == ("m", name, "d"), name
+
+
+def test_learner_code_calls_to_follows_the_learners_helpers_and_skips_strings():
+    from autograder.notebook import LearnerCode
+    code = LearnerCode([(1, '''
+import torch.nn.functional as F
+
+def helper(q, k, v):
+    return F.scaled_dot_product_attention(q, k, v)
+
+def attention(q, k, v):
+    if q is None:
+        raise ValueError("do not call scaled_dot_product_attention here")
+    return helper(q, k, v)
+
+def plain(q):
+    return q.softmax(-1)
+''')])
+    assert code.calls_to("attention", {"scaled_dot_product_attention"}) == ["F.scaled_dot_product_attention"]
+    assert code.calls_to("plain", {"scaled_dot_product_attention"}) == []
+    assert code.calls_to("plain", {"softmax"}) == ["q.softmax"]
+    assert code.calls_to("missing", {"softmax"}) == []

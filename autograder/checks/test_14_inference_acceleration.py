@@ -69,7 +69,6 @@ PagedKVCache
 - the caller's tensors unchanged: test_paged_leaves_the_inputs_unchanged
 - a random workload of appends and frees: test_paged_matches_reference
 """
-import ast
 import random
 
 import torch
@@ -107,26 +106,6 @@ def raised(function, *args, **kwargs):
     except Exception as error:  # noqa: BLE001 - the type is the fact
         return getattr(error, "type_name", type(error).__name__)
     return None
-
-
-def calls_to(student_code, name: str, banned: set[str]) -> list[str]:
-    """The banned names that the code of `name`, and of the learner's functions it uses, calls (as a name or an
-    attribute: F.scaled_dot_product_attention, torch.nn.functional.scaled_dot_product_attention, cached_attention).
-    Read from the syntax tree: strings and comments do not count."""
-    found, seen, todo = [], set(), [name]
-    while todo:
-        tree = student_code.definition(todo.pop())
-        if tree is None or id(tree) in seen:
-            continue
-        seen.add(id(tree))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
-                if callee in banned:
-                    found.append(ast.unparse(node.func))
-            if isinstance(node, ast.Name) and node.id not in banned and student_code.definition(node.id) is not None:
-                todo.append(node.id)
-    return found
 
 
 # KVCache -------------------------------------------------------------------------------------------
@@ -330,7 +309,7 @@ def test_cached_attention_does_not_call_sdpa(student, student_code):
     """cached_attention works, and it and the functions it uses call no scaled_dot_product_attention."""
     q, k, v = qkv(1, 2, seed=38)
     close(student.cached_attention(q, k, v), sdpa(q, k, v), "one query, 2 keys")
-    found = calls_to(student_code, ATTENTION, {"scaled_dot_product_attention"})
+    found = student_code.calls_to(ATTENTION, {"scaled_dot_product_attention"})
     expect(not found, f"cached_attention calls {', '.join(sorted(set(found)))}")
 
 
@@ -669,7 +648,7 @@ def test_flash_attention_does_not_call_full_attention(student, student_code):
     scaled_dot_product_attention."""
     q, k, v = qkv(4, 4, seed=69)
     close(student.flash_attention(q, k, v, 2, 2), sdpa(q, k, v), "T = 4, blocks 2 x 2")
-    found = calls_to(student_code, FLASH, {"scaled_dot_product_attention", "cached_attention"})
+    found = student_code.calls_to(FLASH, {"scaled_dot_product_attention", "cached_attention"})
     expect(not found, f"flash_attention calls {', '.join(sorted(set(found)))}")
 
 

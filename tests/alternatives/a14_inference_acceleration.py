@@ -86,26 +86,13 @@ WRONG = [
     Wrong(FLASH, "key blocks skipped after the FIRST query of the block instead of the last",
           variant(FLASH_PLAIN, ("min(t_k, int(rows[-1]) + 1)", "min(t_k, int(rows[0]) + 1)")), "tile's mask"),
     Wrong(FLASH, "each tile normalised on its own and the outputs added",
-          '''
-def flash_attention(q, k, v, block_q, block_k):
-    t_q, t_k = q.shape[-2], k.shape[-2]
-    if t_k < t_q or block_q < 1 or block_k < 1:
-        raise ValueError("bad sizes")
-    offset, scale = t_k - t_q, 1 / math.sqrt(q.shape[-1])
-    outputs = []
-    for i in range(0, t_q, block_q):
-        q_block = q[..., i:i + block_q, :]
-        rows = torch.arange(i, i + q_block.shape[-2])[:, None] + offset
-        total = torch.zeros(q_block.shape[:-1] + v.shape[-1:], dtype=q.dtype)
-        for j in range(0, min(t_k, int(rows[-1]) + 1), block_k):
-            k_block, v_block = k[..., j:j + block_k, :], v[..., j:j + block_k, :]
-            cols = torch.arange(j, j + k_block.shape[-2])[None, :]
-            scores = (q_block @ k_block.transpose(-2, -1) * scale).masked_fill(cols > rows, float("-inf"))
-            m, l, o = block_partial(scores, v_block)
-            total = total + torch.nan_to_num(o / l[..., None])
-        outputs.append(total)
-    return torch.cat(outputs, dim=-2)
-''', "merge_partials"),
+          variant(FLASH_PLAIN, ("        state = empty_partial(q_block.shape, v.shape[-1], q.dtype)\n",
+                                "        total = torch.zeros(q_block.shape[:-1] + v.shape[-1:], dtype=q.dtype)\n"),
+                  ("            state = merge_partials(state, block_partial(scores, v_block))\n"
+                   "        m, l, o = state\n        outputs.append(o / l[..., None])\n",
+                   "            m, l, o = block_partial(scores, v_block)\n"
+                   "            total = total + torch.nan_to_num(o / l[..., None])\n        outputs.append(total)\n")),
+          "merge_partials"),
 
     # PagedKVCache ----------------------------------------------------------------------------------
     Wrong(PAGED, "an extra block taken when the last one is exactly full",
