@@ -19,6 +19,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, TemperatureLogitsWarper,
 from autograder.notebook import load_reference
 from coursekit.data import MODELS_DIR
 from coursekit.models import load_model
+from tests.hf_oracles import CourseInterface
 
 transformers.logging.set_verbosity_error()
 
@@ -26,17 +27,6 @@ transformers.logging.set_verbosity_error()
 @pytest.fixture(scope="module")
 def ref():
     return load_reference("13-generation")
-
-
-class CourseInterface(torch.nn.Module):
-    """A transformers model called as the course models are: ids -> (logits, None)."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, idx):
-        return self.model(idx).logits, None
 
 
 def hf_model(seed, vocab_size=40):

@@ -29,6 +29,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from autograder.notebook import load_reference
 from coursekit.data import MODELS_DIR
 from coursekit.models import load_model
+from tests.hf_oracles import CourseInterface
 
 transformers.logging.set_verbosity_error()
 
@@ -172,17 +173,6 @@ def test_expected_tokens_per_step_is_transformers_mean(ref, pair):
     emitted = torch.tensor([hf_step(p.expand(k + 1, -1), q.expand(k, -1), row)[1] + 1 for row in drafts], dtype=torch.float64)
     expected = ref.expected_tokens_per_step(ref.acceptance_rate(p, q).item(), k)
     assert abs(emitted.mean().item() - expected) < 4 * emitted.std().item() / steps ** 0.5
-
-
-class CourseInterface(torch.nn.Module):
-    """A transformers model called as the course models are: ids -> (logits, None)."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, idx):
-        return self.model(idx).logits, None
 
 
 def hf_pair(seed, vocab_size=40, noise=0.05):
