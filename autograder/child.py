@@ -9,6 +9,7 @@ bubblewrap when SANDBOX is "bubblewrap"); the `student` fixture reaches them thr
 (autograder.remote). The reference, the expected values, the comparisons and the results stay
 here. Each event is appended to RESULTS as a JSON line the moment it happens.
 """
+import importlib
 import json
 import os
 import random
@@ -22,7 +23,7 @@ from autograder.course import CHECKS, checks_file, source_notebook
 from autograder.notebook import (LearnerCode, MissingDefinition, NotebookError, exercise_points, learner_cells,
                                  load_reference, read_code_cells)
 from autograder.remote import ExerciseWorker, LearnerError, MissingName, TimedOut, WorkerGone
-from autograder.sandbox import WORKER_LIMITS, Sandbox, modules_to_preload
+from autograder.sandbox import USE_PRELOAD, WORKER_LIMITS, Sandbox, modules_to_preload
 
 CHECK_SECONDS = 10
 
@@ -66,8 +67,12 @@ class GradingPlugin:
         # the worker side starts first: in "fork" mode it is a copy of this process, which must
         # not hold the reference yet
         self.sandbox = self._new_sandbox(sandbox_mode)
-        # loaded while the sandbox starts: both import the notebook's libraries (~1 s each)
+        # loaded while the sandbox starts: both import the notebook's libraries (~1 s each), and
+        # what the checks will use (torch._dynamo, ~2 s, at the reference's first optimizer)
         self.reference_definitions = load_reference(assignment)
+        for module in self.sandbox.preload:
+            if module in USE_PRELOAD.values():
+                importlib.import_module(module)
         self.results = results.open("a", encoding="utf-8")
         self.exercises = list(exercise_points(assignment))
         self.graded = graded
