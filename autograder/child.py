@@ -64,15 +64,17 @@ class GradingPlugin:
         self.assignment = assignment
         self.sandbox_mode = sandbox_mode
         self.cells = learner_cells(read_code_cells(notebook))
+        code = "\n".join(source for _, source in self.cells)
+        self.preload = modules_to_preload(code, checks_file(assignment).read_text(encoding="utf-8"))
+        self.plots = "matplotlib" in code
         # the worker side starts first: in "fork" mode it is a copy of this process, which must
         # not hold the reference yet
         self.sandbox = self._new_sandbox(sandbox_mode)
         # loaded while the sandbox starts: both import the notebook's libraries (~1 s each), and
         # what the checks will use (torch._dynamo, ~2 s, at the reference's first optimizer)
         self.reference_definitions = load_reference(assignment)
-        for module in self.sandbox.preload:
-            if module in USE_PRELOAD.values():
-                importlib.import_module(module)
+        for module in set(self.preload) & set(USE_PRELOAD.values()):
+            importlib.import_module(module)
         self.results = results.open("a", encoding="utf-8")
         self.exercises = list(exercise_points(assignment))
         self.graded = graded
@@ -81,9 +83,7 @@ class GradingPlugin:
         self.reported_problems = False
 
     def _new_sandbox(self, mode: str) -> Sandbox:
-        code = "\n".join(source for _, source in self.cells)
-        preload = modules_to_preload(code, checks_file(self.assignment).read_text(encoding="utf-8"))
-        return Sandbox(self.notebook, preload, mode, plots="matplotlib" in code)
+        return Sandbox(self.notebook, self.preload, mode, self.plots)
 
     def write(self, **event):
         self.results.write(json.dumps(event) + "\n")

@@ -77,7 +77,6 @@ class Sandbox:
 
     def __init__(self, submission: Path, preload: list[str], mode: str, plots: bool = False):
         self.mode = mode
-        self.preload = preload
         self.folder = Path(tempfile.mkdtemp(prefix="grading-"))
         self.stderr = tempfile.TemporaryFile()
         self.stopped = ""  # why the sandbox was stopped, once it has been

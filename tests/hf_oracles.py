@@ -1,5 +1,6 @@
 """What the oracle tests of several assignments share to call Hugging Face models."""
 import torch
+from transformers import LlamaConfig, LlamaForCausalLM
 
 
 class CourseInterface(torch.nn.Module):
@@ -11,3 +12,17 @@ class CourseInterface(torch.nn.Module):
 
     def forward(self, idx):
         return self.model(idx).logits, None
+
+
+def hf_model(seed, vocab_size=40):
+    """A small random LlamaForCausalLM with large weights: peaked distributions, repetitions, eos hits."""
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                         pad_token_id=0, bos_token_id=None, eos_token_id=None)
+    model = LlamaForCausalLM(config).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.dim() > 1:
+                parameter.normal_(0.0, 0.3)
+    return model

@@ -14,12 +14,12 @@ import itertools
 import pytest
 import torch
 import transformers
-from transformers import LlamaConfig, LlamaForCausalLM, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+from transformers import LlamaForCausalLM, TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
 from autograder.notebook import load_reference
 from coursekit.data import MODELS_DIR
 from coursekit.models import load_model
-from tests.hf_oracles import CourseInterface
+from tests.hf_oracles import CourseInterface, hf_model
 
 transformers.logging.set_verbosity_error()
 
@@ -27,20 +27,6 @@ transformers.logging.set_verbosity_error()
 @pytest.fixture(scope="module")
 def ref():
     return load_reference("13-generation")
-
-
-def hf_model(seed, vocab_size=40):
-    """A small random LlamaForCausalLM with large weights: peaked distributions, repetitions, eos hits."""
-    torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
-                         pad_token_id=0, bos_token_id=None, eos_token_id=None)
-    model = LlamaForCausalLM(config).eval()
-    with torch.no_grad():
-        for parameter in model.parameters():
-            if parameter.dim() > 1:
-                parameter.normal_(0.0, 0.3)
-    return model
 
 
 def prompt(seed, length=5, vocab_size=40):

@@ -24,12 +24,12 @@ import torch
 import transformers
 import transformers.generation.utils as generation_utils
 from scipy.stats import chisquare
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import LlamaForCausalLM
 
 from autograder.notebook import load_reference
 from coursekit.data import MODELS_DIR
 from coursekit.models import load_model
-from tests.hf_oracles import CourseInterface
+from tests.hf_oracles import CourseInterface, hf_model
 
 transformers.logging.set_verbosity_error()
 
@@ -177,16 +177,8 @@ def test_expected_tokens_per_step_is_transformers_mean(ref, pair):
 
 def hf_pair(seed, vocab_size=40, noise=0.05):
     """A small random LlamaForCausalLM with large weights and a draft that is it with perturbed weights."""
-    torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
-                         pad_token_id=0, bos_token_id=None, eos_token_id=None)
-    target = LlamaForCausalLM(config).eval()
-    with torch.no_grad():
-        for parameter in target.parameters():
-            if parameter.dim() > 1:
-                parameter.normal_(0.0, 0.3)
-    draft = LlamaForCausalLM(config).eval()
+    target = hf_model(seed, vocab_size)
+    draft = LlamaForCausalLM(target.config).eval()
     draft.load_state_dict(target.state_dict())
     with torch.no_grad():
         for parameter in draft.parameters():
