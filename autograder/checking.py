@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from autograder.grade import NOT_JUDGED
+
 
 def exercise(name: str, weight: float = 1.0, hint: str = "", broad: bool = False):
     """Tie a check to the exercise (= grade cell id) it scores, with a weight and a hint.
@@ -46,9 +48,6 @@ def expect_proven(condition: bool, message: str):
     """`expect` for a guard whose failure proves one bug (ProvenBug)."""
     if not condition:
         raise ProvenBug(message)
-
-
-NOT_JUDGED = "not judged"
 
 
 @contextmanager

@@ -23,7 +23,8 @@ def main(argv=None) -> int:
                             "(default: workspace/ when it exists, else release/)")
     check.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     check.add_argument("--brief", action="store_true", help="scores only, no failure details")
-    check.add_argument("--jobs", type=int, default=1, help="grade this many notebooks at once (default 1)")
+    check.add_argument("--jobs", type=int, default=1, help="grade this many notebooks at once (default 1; one notebook alone is "
+                            "graded in two halves at once where two cores are available)")
 
     build = commands.add_parser("build", help="regenerate release/ and solutions/ from source/")
     build.add_argument("assignments", nargs="*", help="default: every assignment in source/")

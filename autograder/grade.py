@@ -5,6 +5,7 @@ code kills the child (a crash, os._exit, the memory cap, the wall timeout), the 
 running fails with the reason, and the remaining checks run in a fresh child (autograder.runner).
 """
 import json
+import os
 import queue
 import re
 import tempfile
@@ -17,6 +18,10 @@ from autograder.notebook import NotebookError, exercise_points, read_code_cells
 from autograder.runner import WALL_SECONDS, Runner, child_runner
 
 MEMORY_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{8,}\b")  # not code points (up to 0x10FFFF)
+NOT_JUDGED = "not judged"  # how a guard's message starts when the result it watched was wrong
+# one notebook graded alone: its exercises in this many parts, each by a child of its own at once
+# (a child and its worker take turns on one core, so two children use two cores)
+PARTS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
 @dataclass
@@ -83,13 +88,18 @@ class NotebookResult:
                 "exercises": [e.to_json() for e in self.exercises]}
 
 
-def grade_notebook(notebook: Path, assignment: str, runner: Runner | None = None,
+def grade_notebook(notebook: Path, assignment: str, runner: Runner | list[Runner] | None = None,
                    only: list[str] | None = None) -> NotebookResult:
-    """Grade one notebook; pass a `child_runner()` to grade many without restarting it.
+    """Grade one notebook; pass a `child_runner()` to grade many without restarting it, or a list
+    of runners to grade its exercises in that many parts at once (without: PARTS fresh runners).
     `only`: grade just these exercises (the course's own tests of one exercise)."""
     if runner is None:
-        with child_runner(many=False) as runner:
-            return grade_notebook(notebook, assignment, runner, only)
+        runners = [child_runner(many=False) for _ in range(PARTS)]
+        try:
+            return grade_notebook(notebook, assignment, runners, only)
+        finally:
+            for each in runners:
+                each.close()
     exercises = {name: ExerciseResult(name, points) for name, points in exercise_points(assignment).items()
                  if only is None or name in only}
     result = NotebookResult(assignment, str(notebook), list(exercises.values()))
@@ -98,7 +108,8 @@ def grade_notebook(notebook: Path, assignment: str, runner: Runner | None = None
     except NotebookError as error:
         result.error = str(error)
         return result
-    checks, outcomes, problems = run_checks(notebook, assignment, runner, list(exercises))
+    runners = runner if isinstance(runner, list) else [runner]
+    checks, outcomes, problems = run_checks_in_parts(notebook, assignment, runners, list(exercises))
     result.problems = problems
     for check in checks:
         outcome = outcomes.get(check["check"], Outcome(False, "the check did not run"))
@@ -117,7 +128,18 @@ def grade_notebook(notebook: Path, assignment: str, runner: Runner | None = None
 
 def grade_many(notebooks: list[tuple[Path, str]], jobs: int = 1, sandbox: bool | None = None, done=None):
     """Grade (notebook, assignment) pairs, `jobs` at a time, each job with a runner of its own;
-    results in the given order. `done(result)` is called as each finishes, in the given order."""
+    results in the given order. `done(result)` is called as each finishes, in the given order.
+    One notebook alone is graded in PARTS parts at once, whatever `jobs` says."""
+    if len(notebooks) == 1:
+        runners = [child_runner(sandbox, many=False) for _ in range(PARTS)]
+        try:
+            result = grade_notebook(*notebooks[0], runners)
+        finally:
+            for runner in runners:
+                runner.close()
+        if done:
+            done(result)
+        return [result]
     runners = queue.Queue()
     for _ in range(max(1, min(jobs, len(notebooks)))):
         runners.put(child_runner(sandbox, many=len(notebooks) > jobs))
@@ -140,6 +162,18 @@ def grade_many(notebooks: list[tuple[Path, str]], jobs: int = 1, sandbox: bool |
     finally:
         while not runners.empty():
             runners.get().close()
+
+
+def run_checks_in_parts(notebook: Path, assignment: str, runners: list[Runner], exercises: list[str]):
+    """`run_checks` for every exercise, the exercises dealt out to the runners, all running at once."""
+    parts = [part for part in (exercises[i::len(runners)] for i in range(len(runners))) if part]
+    if len(parts) <= 1:
+        return run_checks(notebook, assignment, runners[0], exercises)
+    with ThreadPoolExecutor(len(parts)) as pool:
+        graded = list(pool.map(lambda runner, part: run_checks(notebook, assignment, runner, part), runners, parts))
+    checks = [check for part_checks, _, _ in graded for check in part_checks]
+    outcomes = {check: outcome for _, part_outcomes, _ in graded for check, outcome in part_outcomes.items()}
+    return checks, outcomes, next((problems for _, _, problems in graded if problems), [])
 
 
 def run_checks(notebook: Path, assignment: str, runner: Runner, exercises: list[str]):

@@ -18,18 +18,20 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Bool
 
-from autograder.grade import NotebookResult, grade_notebook
+from autograder.grade import PARTS, NotebookResult, grade_notebook
 from autograder.report import exercise_feedback
 from autograder.runner import child_runner
 
 _runners = {}
 
 
-def shared_runner(allow_unsandboxed: bool):
-    """One runner for the whole nbgrader process (it grades every student's submission)."""
+def shared_runners(allow_unsandboxed: bool) -> list:
+    """Runners for the whole nbgrader process (it grades every student's submission, one at a
+    time): each submission's exercises are graded in PARTS parts at once."""
     if allow_unsandboxed not in _runners:
-        _runners[allow_unsandboxed] = child_runner(sandbox=None if allow_unsandboxed else True)
-        atexit.register(_runners[allow_unsandboxed].close)
+        _runners[allow_unsandboxed] = [child_runner(sandbox=None if allow_unsandboxed else True) for _ in range(PARTS)]
+        for runner in _runners[allow_unsandboxed]:
+            atexit.register(runner.close)
     return _runners[allow_unsandboxed]
 
 
@@ -65,4 +67,4 @@ class HiddenChecks(NbGraderPreprocessor):
                         shutil.copyfile(path, copy / path.name)
             notebook = copy / f"{assignment}.ipynb"
             nbformat.write(nb, notebook)
-            return grade_notebook(notebook, assignment, shared_runner(self.allow_unsandboxed))
+            return grade_notebook(notebook, assignment, shared_runners(self.allow_unsandboxed))

@@ -1,8 +1,7 @@
 """Print grading results: a progress table for people, one JSON object for programs."""
 import json
 
-from autograder.checking import NOT_JUDGED
-from autograder.grade import NotebookResult
+from autograder.grade import NOT_JUDGED, NotebookResult
 
 SYMBOLS = {"full": "✓", "partial": "~", "zero": "✗", "todo": "·"}
 

@@ -152,6 +152,17 @@ def test_every_runner_gives_the_same_result(tmp_path):
     assert len(set(results)) == 1
 
 
+@pytest.mark.parametrize("broken", ["def merge(ids, pair, new_id):\n    return list(ids)\n",
+                                    "import os\ndef merge(ids, pair, new_id):\n    os._exit(3)\n"])
+def test_a_notebook_graded_in_parts_gets_the_same_result(tmp_path, broken):
+    """One notebook alone is graded by two children at once, each with half of the exercises."""
+    path = with_solution(A, "merge", broken, tmp_path)
+    with child_runner(sandbox=True, many=False) as runner:
+        whole = grade(path, A, runner).to_json()
+    parts = [child_runner(sandbox=True, many=False) for _ in range(2)]
+    assert grade(path, A, parts).to_json() == whole
+
+
 def test_a_killed_fork_server_is_restarted(tmp_path):
     path = write(load(A), tmp_path, A)
     with ForkServer() as fork_server:
