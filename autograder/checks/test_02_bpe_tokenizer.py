@@ -14,7 +14,7 @@ import pytest
 from autograder import generators as g
 from autograder.checking import (expect, expect_equal, expect_independent_calls, expect_proven, expect_same_as_reference,
                                  expect_type, exercise, judged_only_if_right, short)
-from autograder.remote import observe
+from autograder.remote import observe, probe
 from coursekit.corpus import generate_text, real_text
 
 STATE_HINT = ("The result must depend only on the arguments of this call: no mutable default argument "
@@ -493,9 +493,16 @@ def test_apply_merges_returns_a_new_list(student):
 def test_apply_merges_matches_reference(student, reference):
     """Every pre-token of a story: the same ids as the reference."""
     merges = reference.train_bpe(generate_text(4_000, seed=5), 400)
-    for piece in dict.fromkeys(reference.pretokenize(generate_text(1_500, seed=6))):  # each distinct one once
-        ids = list(piece.encode("utf-8"))
-        expect_equal(student.apply_merges(ids, merges), reference.apply_merges(ids, merges), repr(piece))
+    pieces = list(dict.fromkeys(reference.pretokenize(generate_text(1_500, seed=6))))  # each distinct one once
+    encoded = [list(piece.encode("utf-8")) for piece in pieces]
+    got = probe(student, apply_to_each, student.apply_merges, encoded, merges)  # one trip: the table is sent once
+    for piece, ids, ids_got in zip(pieces, encoded, got):
+        expect_equal(ids_got, reference.apply_merges(ids, merges), repr(piece))
+
+
+def apply_to_each(apply_merges, pieces, merges):
+    """(Runs in the worker.) apply_merges on each piece in turn, each call with fresh copies."""
+    return [apply_merges(list(ids), dict(merges)) for ids in pieces]
 
 
 @exercise("apply_merges", weight=2, hint="Repeatedly merge every occurrence of the pair with the lowest "
