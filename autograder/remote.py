@@ -246,6 +246,16 @@ def observe(function: Remote, *args, **kwargs) -> Call:
     return Call(reply["result"], reply["changed"], reply["returned_argument"])
 
 
+def observe_each(function: Remote, calls: list[tuple[tuple, dict]]) -> list["Call | LearnerError"]:
+    """`observe` for each (args, kwargs) in turn, in one trip to the worker; a call that raised gives
+    its LearnerError (not raised), and the next call runs."""
+    worker = object.__getattribute__(function, "_worker")
+    replies = worker.ask("call_each", target=object.__getattribute__(function, "_handle"),
+                         calls=[[to_wire(list(args)), to_wire(kwargs)] for args, kwargs in calls])
+    return [learner_error(reply["raised"]) if "raised" in reply else
+            Call(reply["result"], reply["changed"], reply["returned_argument"]) for reply in replies]
+
+
 def is_a(value, cls: type) -> bool:
     """isinstance(value, cls), for a Remote asked in the worker by the class's qualified name."""
     if isinstance(value, Remote):

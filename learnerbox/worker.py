@@ -202,9 +202,7 @@ class Served:
             except Missing as missing:
                 reply = {"missing": str(missing)}
             except BaseException as error:  # the learner's exception, described here
-                reply = {"raised": {"type": type(error).__name__[:100], "message": _message(error),
-                                    "description": describe_learner_error(error),
-                                    "from_learner": _raised_by_learner(error)}}
+                reply = {"raised": _raised(error)}
             try:
                 channel.send(reply, self.handle_of)
             except wire.WireError as error:
@@ -254,6 +252,17 @@ class Served:
         changed = [i for i, (value, old) in enumerate(zip(values, before)) if old is not None and _snapshot(value) != old]
         same = next((i for i, value in enumerate(values) if value is result and before[i] is not None), None)
         return {"result": result, "changed": changed, "returned_argument": same}
+
+    def op_call_each(self, target, calls: list):
+        """op_call for each [args, kwargs] in turn; a call that raises gives {"raised": ...} and the
+        next one runs."""
+        results = []
+        for args, kwargs in calls:
+            try:
+                results.append(self.op_call(target, args, kwargs))
+            except BaseException as error:
+                results.append({"raised": _raised(error)})
+        return results
 
     def op_getitem(self, target, key):
         return self.resolve(target)[self.resolve(key)]
@@ -306,6 +315,11 @@ def _snapshot(value):
         return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:
         return None
+
+
+def _raised(error: BaseException) -> dict:
+    return {"type": type(error).__name__[:100], "message": _message(error),
+            "description": describe_learner_error(error), "from_learner": _raised_by_learner(error)}
 
 
 def _message(error: BaseException) -> str:

@@ -66,3 +66,11 @@ def plain(q):
     assert code.calls_to("plain", {"scaled_dot_product_attention"}) == []
     assert code.calls_to("plain", {"softmax"}) == ["q.softmax"]
     assert code.calls_to("missing", {"softmax"}) == []
+
+
+def test_differential_cases_go_to_the_worker_in_growing_batches():
+    """Few trips to the worker, yet the smallest cases go alone first: a failure there stops the check
+    before larger cases (which might hang) run."""
+    from autograder.checking import growing_batches
+    assert growing_batches(list(range(10))) == [[0], [1, 2], [3, 4, 5, 6], [7, 8, 9]]
+    assert growing_batches([]) == []
