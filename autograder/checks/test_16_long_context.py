@@ -342,6 +342,12 @@ def yarn_frequencies(student, args, what):
     return got[0]
 
 
+def expect_the_texts_yarn(student, *args):
+    """yarn_inv_freq(*args)'s frequencies equal the checks' own YaRN (the steps of the text)."""
+    what = f"yarn_inv_freq{args}"
+    same_frequencies(yarn_frequencies(student, args, what), yarn_expected(*args), what)
+
+
 @exercise(YARN, hint="Return a tuple (inv_freq, attention_factor): a float32 tensor of head_dim // 2 frequencies and "
                      "a Python float (float(...), not a tensor).")
 def test_yarn_returns_frequencies_and_a_float(student):
@@ -387,8 +393,7 @@ def test_yarn_ramp_between_the_bounds(student):
 def test_yarn_uses_the_original_context(student):
     """head_dim 32, base 10000, s = 4 with L = 256 and L = 2048."""
     for length in (256, 2048):
-        same_frequencies(yarn_frequencies(student, (32, 10000.0, 4, length), f"yarn_inv_freq(32, 10000.0, 4, {length})"),
-                         yarn_expected(32, 10000.0, 4, length), f"yarn_inv_freq(32, 10000.0, 4, {length})")
+        expect_the_texts_yarn(student, 32, 10000.0, 4, length)
 
 
 @exercise(YARN, hint="Round the range outwards: low = floor(corr(beta_fast)), high = ceil(corr(beta_slow)) "
@@ -396,8 +401,7 @@ def test_yarn_uses_the_original_context(student):
 def test_yarn_rounds_the_bounds_outwards(student):
     """head_dim 64, s = 4: L = 128 (high 10.47 -> 11) and L = 3000 (low 9.39 -> 9, high 21.4 -> 22)."""
     for length in (128, 3000):
-        same_frequencies(yarn_frequencies(student, (64, 10000.0, 4, length), f"yarn_inv_freq(64, 10000.0, 4, {length})"),
-                         yarn_expected(64, 10000.0, 4, length), f"yarn_inv_freq(64, 10000.0, 4, {length})")
+        expect_the_texts_yarn(student, 64, 10000.0, 4, length)
 
 
 @exercise(YARN, hint="low = max(floor(corr(beta_fast)), 0): when the fastest pair turns fewer than beta_fast times, "
@@ -412,15 +416,13 @@ def test_yarn_clamps_low_at_zero(student):
                      "not head_dim // 2 - 1).")
 def test_yarn_clamps_high(student):
     """head_dim 8, base 10, L = 400: ceil(corr(1)) = 8 is clamped to 7."""
-    same_frequencies(yarn_frequencies(student, (8, 10.0, 4, 400), "yarn_inv_freq(8, 10.0, 4, 400)"),
-                     yarn_expected(8, 10.0, 4, 400), "yarn_inv_freq(8, 10.0, 4, 400)")
+    expect_the_texts_yarn(student, 8, 10.0, 4, 400)
 
 
 @exercise(YARN, hint="When low == high, add 0.001 to high before dividing by (high - low): no division by zero.")
 def test_yarn_equal_bounds(student):
     """head_dim 16, L = 6: low = high = 0, so pair 0 keeps theta and the others get theta / s."""
-    same_frequencies(yarn_frequencies(student, (16, 10000.0, 4, 6), "yarn_inv_freq(16, 10000.0, 4, 6)"),
-                     yarn_expected(16, 10000.0, 4, 6), "yarn_inv_freq(16, 10000.0, 4, 6)")
+    expect_the_texts_yarn(student, 16, 10000.0, 4, 6)
 
 
 @exercise(YARN, hint="Use beta_fast for low and beta_slow for high (not the defaults 32 and 1, not swapped).")
@@ -430,8 +432,7 @@ def test_yarn_uses_the_betas(student):
     expect(type(got) is tuple and len(got) == 2, f"expected a tuple (inv_freq, attention_factor), got {kind_of(got)}")
     same_frequencies(got[0],
                      yarn_expected(64, 10000.0, 4, 1024, 16, 2), "yarn_inv_freq(64, 10000.0, 4, 1024, beta_fast=16, beta_slow=2)")
-    same_frequencies(yarn_frequencies(student, (64, 10000.0, 4, 1024, 64, 0.5), "yarn_inv_freq(64, 10000.0, 4, 1024, 64, 0.5)"),
-                     yarn_expected(64, 10000.0, 4, 1024, 64, 0.5), "yarn_inv_freq(64, 10000.0, 4, 1024, 64, 0.5)")
+    expect_the_texts_yarn(student, 64, 10000.0, 4, 1024, 64, 0.5)
 
 
 @exercise(YARN, hint="With factor 1, theta / 1 = theta: the default frequencies and an attention factor of exactly 1.0.")
