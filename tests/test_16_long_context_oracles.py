@@ -155,6 +155,6 @@ def test_small_short_with_yarn_and_its_loss(ref):
     with torch.no_grad():
         hf_out = hf(ids, labels=ids)
         logits = ours(ids)[0]
-    assert (logits - hf_out.logits).abs().max() < 1e-4
-    assert ref.loss_by_position(ours, ids).mean().item() == pytest.approx(hf_out.loss.item(), abs=1e-5)
+    assert (logits - hf_out.logits).abs().max() < 1e-5  # 0.0 measured
+    assert ref.loss_by_position(ours, ids).mean().item() == pytest.approx(hf_out.loss.item(), abs=1e-4)  # 7.6e-6: float32 sums
     assert math.isfinite(hf_out.loss.item())
