@@ -598,8 +598,9 @@ def test_cross_attention_tokens_without_image_give_zero(student, reference):
                      what=f"a sequence without marker (only_immediate={immediate})")
 
 
-@exercise(ATTN, hint="Rows with no visible image must give finite gradients: masked_fill with -inf then nan_to_num "
-                     "leaves NaN in the backward pass; fill with torch.finfo(dtype).min, or zero the weights.")
+@exercise(ATTN, hint="Rows with no visible image must give finite gradients: an additive -inf mask (scores + mask) "
+                     "sends NaN back into the scores even when nan_to_num cleans the forward pass; masked_fill with "
+                     "torch.finfo(dtype).min, then zero those rows' weights.")
 def test_cross_attention_finite_gradients_without_image(student, reference):
     """A backward pass through tokens without an image: the output matches and every gradient is finite."""
     mine, ref = twins(student, reference, ATTN, (4, 2, 2), seed=32)
