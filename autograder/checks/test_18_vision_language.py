@@ -92,6 +92,15 @@ def image_tensor(rng, shape, dtype):
     return generators.tensor(rng, shape, dtype)
 
 
+def expect_value_error(call, what):
+    """call() raises ValueError (a learner's ValueError arrives as one)."""
+    try:
+        call()
+    except ValueError:
+        return
+    raise CheckFailed(f"{what} should raise ValueError")
+
+
 # probes: run in the worker ------------------------------------------------------------------------------
 
 def parameter_shapes(module):
@@ -241,11 +250,8 @@ def test_patchify_keeps_integer_images(student):
 def test_patchify_rejects_sizes_that_do_not_divide(student):
     """6 x 6 with p = 4, 4 x 6 with p = 4 (W only), 6 x 4 with p = 4 (H only): ValueError."""
     for height, width in ((6, 6), (4, 6), (6, 4)):
-        try:
-            student.patchify(torch.zeros(1, 1, height, width), 4)
-        except ValueError:
-            continue
-        raise CheckFailed(f"patchify on {height} x {width} images with patch_size 4 should raise ValueError")
+        expect_value_error(lambda: student.patchify(torch.zeros(1, 1, height, width), 4),
+                           f"patchify on {height} x {width} images with patch_size 4")
 
 
 @exercise(PATCHIFY, hint="Raise ValueError when images is not 4-D (B, C, H, W): a 3-D image without its batch "
@@ -253,11 +259,7 @@ def test_patchify_rejects_sizes_that_do_not_divide(student):
 def test_patchify_rejects_inputs_that_are_not_4d(student):
     """A (3, 4, 4) image and a (1, 1, 1, 4, 4) tensor: ValueError."""
     for shape in ((3, 4, 4), (1, 1, 1, 4, 4)):
-        try:
-            student.patchify(torch.zeros(shape), 2)
-        except ValueError:
-            continue
-        raise CheckFailed(f"patchify on a tensor of shape {shape} should raise ValueError")
+        expect_value_error(lambda: student.patchify(torch.zeros(shape), 2), f"patchify on a tensor of shape {shape}")
 
 
 @exercise(PATCHIFY, hint="images may be a non-contiguous view: use reshape (not view), which copies when it must.")
@@ -325,11 +327,7 @@ def test_patch_embedding_position_init(student):
 def test_patch_embedding_rejects_bad_patch_size(student):
     """PatchEmbedding(10, 4, 3, 8) and PatchEmbedding(5, 2, 1, 4): ValueError."""
     for args in ((10, 4, 3, 8), (5, 2, 1, 4)):
-        try:
-            student.PatchEmbedding(*args)
-        except ValueError:
-            continue
-        raise CheckFailed(f"PatchEmbedding{args} should raise ValueError")
+        expect_value_error(lambda: student.PatchEmbedding(*args), f"PatchEmbedding{args}")
 
 
 @exercise(EMBED, hint="Raise ValueError in forward when the images are not image_size x image_size (check height "
@@ -338,11 +336,8 @@ def test_patch_embedding_rejects_other_image_sizes(student):
     """A PatchEmbedding(8, 4, ...) given 12 x 12, 8 x 12 and 12 x 8 images: ValueError."""
     module = student.PatchEmbedding(8, 4, 1, 4)
     for height, width in ((12, 12), (8, 12), (12, 8)):
-        try:
-            module(torch.zeros(1, 1, height, width))
-        except ValueError:
-            continue
-        raise CheckFailed(f"PatchEmbedding(8, 4, 1, 4) on {height} x {width} images should raise ValueError")
+        expect_value_error(lambda: module(torch.zeros(1, 1, height, width)),
+                           f"PatchEmbedding(8, 4, 1, 4) on {height} x {width} images")
 
 
 @exercise(EMBED, weight=2, hint="Add pos_embedding[n] to patch n: proj(patchify(images, p)) + pos_embedding, which "
@@ -489,6 +484,29 @@ def attention_inputs(seed, batch, length, num_media, per_image, dim, dtype=torch
     return randn(batch, length, dim, seed=seed).to(dtype), randn(batch, num_media, per_image, dim, seed=seed + 1).to(dtype)
 
 
+def same_output_as_reference(student, reference, name, args, seed, sizes, locations=None, what="the output"):
+    """The learner's module and the reference's with the same random parameters, on x and media of the given
+    sizes (batch, tokens, images, tokens per image): the same output."""
+    mine, ref = twins(student, reference, name, args, seed=seed)
+    x, media = attention_inputs(seed + 1, *sizes, args[0])
+    with torch.no_grad():
+        same_tensor(mine(x, media, locations), ref(x, media, locations), what)
+
+
+def attention_cases(rng, dim, dtype):
+    """Three random inputs: batch 1 to 2, 1 to 5 tokens, 1 to 3 images of 1 to 3 tokens, markers or None."""
+    cases = []
+    for _ in range(3):
+        batch, length, num_media, per_image = rng.randint(1, 2), rng.randint(1, 5), rng.randint(1, 3), rng.randint(1, 3)
+        x = generators.tensor(rng, (batch, length, dim), dtype)
+        media = generators.tensor(rng, (batch, num_media, per_image, dim), dtype)
+        locations = None if rng.random() < 0.2 else markers(rng, batch, length)
+        shown = "None" if locations is None else locations.int().tolist()
+        cases.append(Shown((x, media, locations), {}, f"(x {tuple(x.shape)}, media {tuple(media.shape)}, {dtype}, "
+                                                      f"media_locations {shown})"))
+    return cases
+
+
 @exercise(ATTN, weight=2, hint="Parameters: norm = nn.LayerNorm(dim), to_q = nn.Linear(dim, inner, bias=False), to_kv "
                                "= nn.Linear(dim, 2 * inner, bias=False), to_out = nn.Linear(inner, dim, bias=False), "
                                "inner = heads * dim_head.")
@@ -536,20 +554,14 @@ def test_cross_attention_values_are_the_second_half(student, reference):
                                "1 / sqrt(heads * dim_head).")
 def test_cross_attention_scale(student, reference):
     """dim 6, 2 heads of 5 (dim_head differs from dim and from inner): the reference's output."""
-    mine, ref = twins(student, reference, ATTN, (6, 2, 5), seed=21)
-    x, media = attention_inputs(22, 1, 2, 1, 4, 6)
-    with torch.no_grad():
-        same_tensor(mine(x, media), ref(x, media), "the output")
+    same_output_as_reference(student, reference, ATTN, (6, 2, 5), 21, (1, 2, 1, 4))
 
 
 @exercise(ATTN, hint="Split the inner columns head by head: reshape(B, T, heads, dim_head) (head h = columns "
                      "h * dim_head ...), not reshape(B, T, dim_head, heads).")
 def test_cross_attention_heads_in_order(student, reference):
     """3 heads of 2: the reference's output."""
-    mine, ref = twins(student, reference, ATTN, (5, 3, 2), seed=23)
-    x, media = attention_inputs(24, 2, 3, 1, 3, 5)
-    with torch.no_grad():
-        same_tensor(mine(x, media), ref(x, media), "the output")
+    same_output_as_reference(student, reference, ATTN, (5, 3, 2), 23, (2, 3, 1, 3))
 
 
 @exercise(ATTN, weight=2, hint="Mask every media token of an image the token may not see (media_attention_mask, each "
@@ -616,32 +628,21 @@ def test_cross_attention_finite_gradients_without_image(student, reference):
                      "image.")
 def test_cross_attention_without_locations_sees_everything(student, reference):
     """media_locations None, two images of 3 tokens: the reference's output (every token sees all 6)."""
-    mine, ref = twins(student, reference, ATTN, (4, 2, 2), seed=34)
-    x, media = attention_inputs(35, 2, 3, 2, 3, 4)
-    with torch.no_grad():
-        same_tensor(mine(x, media), ref(x, media), "the output without media_locations")
+    same_output_as_reference(student, reference, ATTN, (4, 2, 2), 34, (2, 3, 2, 3), what="the output without media_locations")
 
 
 @exercise(ATTN, weight=3, hint="q = to_q(norm(x)), k | v = to_kv(media as (B, M*N, dim)), heads of dim_head, scores / "
                                "sqrt(dim_head), masked by media_attention_mask, softmax, @ v, to_out; 0 for tokens with no "
                                "image; arguments unchanged.", broad=True)
 def test_cross_attention_matches_reference(student, reference):
-    """Five configurations (1 to 3 heads of 1 to 5, dim 2 to 7, both rules), batch 1 to 2, 1 to 6 tokens, 1 to 3
-    images of 1 to 4 tokens, float32 and float64, random markers and None: the reference's outputs."""
+    """Five configurations (1 to 3 heads of 1 to 5, dim 2 to 7, both rules), batch 1 to 2, 1 to 5 tokens, 1 to 3
+    images of 1 to 3 tokens, float32 and float64, random markers and None: the reference's outputs."""
     rng = random.Random(36)
     configs = [((2, 1, 1), True), ((5, 3, 2), True), ((7, 2, 5), False), ((4, 1, 3), True), ((6, 2, 3), False)]
     for number, (args, immediate) in enumerate(configs):
         for dtype in (torch.float64, torch.float32):
             mine, ref = twins(student, reference, ATTN, args, {"only_immediate": immediate}, seed=40 + number, dtype=dtype)
-            cases = []
-            for _ in range(3):
-                batch, length, num_media, per_image = rng.randint(1, 2), rng.randint(1, 6), rng.randint(1, 3), rng.randint(1, 4)
-                x = generators.tensor(rng, (batch, length, args[0]), dtype)
-                media = generators.tensor(rng, (batch, num_media, per_image, args[0]), dtype)
-                locations = None if rng.random() < 0.2 else markers(rng, batch, length)
-                shown = "None" if locations is None else locations.int().tolist()
-                cases.append(Shown((x, media, locations), {}, f"(x {tuple(x.shape)}, media {tuple(media.shape)}, {dtype}, "
-                                                              f"media_locations {shown})"))
+            cases = attention_cases(rng, args[0], dtype)
             with torch.no_grad():
                 expect_same_as_reference(mine, ref, cases, f"MaskedCrossAttention{args} (only_immediate={immediate})",
                                          compare=same_tensor)
@@ -743,15 +744,7 @@ def test_block_matches_reference(student, reference):
     for number, (args, kwargs) in enumerate(configs):
         for dtype in (torch.float64, torch.float32):
             mine, ref = twins(student, reference, BLOCK, args, kwargs, seed=60 + number, dtype=dtype)
-            cases = []
-            for _ in range(3):
-                batch, length, num_media, per_image = rng.randint(1, 2), rng.randint(1, 5), rng.randint(1, 3), rng.randint(1, 3)
-                x = generators.tensor(rng, (batch, length, args[0]), dtype)
-                media = generators.tensor(rng, (batch, num_media, per_image, args[0]), dtype)
-                locations = None if rng.random() < 0.2 else markers(rng, batch, length)
-                shown = "None" if locations is None else locations.int().tolist()
-                cases.append(Shown((x, media, locations), {}, f"(x {tuple(x.shape)}, media {tuple(media.shape)}, {dtype}, "
-                                                              f"media_locations {shown})"))
+            cases = attention_cases(rng, args[0], dtype)
             with torch.no_grad():
                 expect_same_as_reference(mine, ref, cases, f"GatedCrossAttentionBlock{args} {kwargs}", compare=same_tensor)
 

@@ -18,6 +18,17 @@ MASK = "media_attention_mask"
 ATTN = "MaskedCrossAttention"
 BLOCK = "GatedCrossAttentionBlock"
 
+# the reference's lines from the scores to the attention weights, which two correct variants replace
+SCORES_TO_WEIGHTS = (
+    "        scores = q @ k.transpose(-2, -1) / math.sqrt(d)\n"
+    "        if media_locations is None:\n"
+    "            weights = scores.softmax(dim=-1)\n"
+    "        else:\n"
+    "            allowed = media_attention_mask(media_locations, num_media, self.only_immediate)\n"
+    "            allowed = allowed.repeat_interleave(per_image, dim=-1)[:, None]\n"
+    "            scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)\n"
+    "            weights = scores.softmax(dim=-1).masked_fill(~allowed, 0.0)\n")
+
 WRONG = [
     # patchify ----------------------------------------------------------------------------------------
     Wrong(PATCHIFY, "squeeze(): a batch of one loses its batch dimension",
@@ -25,19 +36,14 @@ WRONG = [
     Wrong(PATCHIFY, "the size check on the height only",
           variant(PATCHIFY_PLAIN, ("if height % p or width % p:", "if height % p:")), "ValueError"),
     Wrong(PATCHIFY, "a loop over a square grid of patches",
-          '''
-def patchify(images, patch_size):
-    if images.dim() != 4:
-        raise ValueError("images must have shape (B, C, H, W)")
-    batch, channels, height, width = images.shape
-    p = patch_size
-    if height % p or width % p:
-        raise ValueError("the image size is not a multiple of the patch size")
-    side = height // p
-    patches = [images[:, :, i * p:(i + 1) * p, j * p:(j + 1) * p].reshape(batch, -1)
-               for i in range(side) for j in range(side)]
-    return torch.stack(patches, dim=1)
-''', "H and W may differ"),
+          variant(PATCHIFY_PLAIN, ("    grid = images.reshape(batch, channels, height // p, p, width // p, p)\n"
+                                   "    grid = grid.permute(0, 2, 4, 1, 3, 5)\n"
+                                   "    return grid.reshape(batch, (height // p) * (width // p), channels * p * p)",
+                                   "    side = height // p\n"
+                                   "    patches = [images[:, :, i * p:(i + 1) * p, j * p:(j + 1) * p].reshape(batch, -1)\n"
+                                   "               for i in range(side) for j in range(side)]\n"
+                                   "    return torch.stack(patches, dim=1)")),
+          "H and W may differ"),
 
     # PatchEmbedding ----------------------------------------------------------------------------------
     Wrong(EMBED, "nn.Parameter(...) * 0.02: a plain tensor, not a registered parameter",
@@ -154,14 +160,7 @@ def media_attention_mask(media_locations, num_media, only_immediate=True):
     return latest.int().cummax(dim=-2).values.bool()
 '''),
     Correct(ATTN, "einsum, head by head, with torch.where", variant(ATTN_PLAIN, (
-        "        scores = q @ k.transpose(-2, -1) / math.sqrt(d)\n"
-        "        if media_locations is None:\n"
-        "            weights = scores.softmax(dim=-1)\n"
-        "        else:\n"
-        "            allowed = media_attention_mask(media_locations, num_media, self.only_immediate)\n"
-        "            allowed = allowed.repeat_interleave(per_image, dim=-1)[:, None]\n"
-        "            scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)\n"
-        "            weights = scores.softmax(dim=-1).masked_fill(~allowed, 0.0)\n",
+        SCORES_TO_WEIGHTS,
         "        scores = torch.einsum('bhid,bhjd->bhij', q * d ** -0.5, k)\n"
         "        if media_locations is None:\n"
         "            allowed = torch.ones(batch, 1, length, num_media * per_image, dtype=torch.bool)\n"
@@ -171,14 +170,7 @@ def media_attention_mask(media_locations, num_media, only_immediate=True):
         "        scores = torch.where(allowed, scores, torch.full_like(scores, torch.finfo(scores.dtype).min))\n"
         "        weights = scores.softmax(dim=-1) * allowed.any(dim=-1, keepdim=True)\n"))),
     Correct(ATTN, "scaled_dot_product_attention with an additive mask, rows without an image zeroed", variant(ATTN_PLAIN, (
-        "        scores = q @ k.transpose(-2, -1) / math.sqrt(d)\n"
-        "        if media_locations is None:\n"
-        "            weights = scores.softmax(dim=-1)\n"
-        "        else:\n"
-        "            allowed = media_attention_mask(media_locations, num_media, self.only_immediate)\n"
-        "            allowed = allowed.repeat_interleave(per_image, dim=-1)[:, None]\n"
-        "            scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)\n"
-        "            weights = scores.softmax(dim=-1).masked_fill(~allowed, 0.0)\n"
+        SCORES_TO_WEIGHTS +
         "        out = (weights @ v).transpose(1, 2).reshape(batch, length, h * d)\n",
         "        if media_locations is None:\n"
         "            out = F.scaled_dot_product_attention(q, k, v)\n"
