@@ -13,7 +13,7 @@ choice_logprob
 - the shift (logits at t - 1 score token t): test_logprob_shift
 - only the continuation's tokens count: test_logprob_counts_only_the_continuation
 - a sum over the continuation's tokens: test_logprob_sums_the_tokens
-- float64 log_softmax (a float32 model): test_logprob_in_float64
+- float64 log_softmax (float32 logits): test_logprob_in_float64
 - empty continuation 0.0: test_logprob_empty_continuation; empty context ValueError: test_logprob_empty_context
 - lists of int and 1-D tensors: test_logprob_accepts_lists_and_tensors
 - a Python float: test_logprob_returns_a_float
@@ -132,14 +132,14 @@ LOGPROB = "choice_logprob"
 
 @exercise(LOGPROB, weight=2, hint="The logits at position t - 1 score the token at position t: the first continuation "
                                   "token is scored by the logits at the LAST CONTEXT position (len(context) - 1), not "
-                                  "by its own position.")
+                                  "by its own position, and each later token by the position just before it.")
 def test_logprob_shift(student):
-    """One continuation token: log_softmax of the last context position's logits at that token."""
+    """One continuation token: log_softmax of the last context position's logits at that token; then 3 tokens."""
     models = Models(student, 3)
-    for context, token in (([4, 9, 1], 7), ([12], 3)):
-        expected = token_logprobs(models.ref, context + [token])[-1]
-        close_float(student.choice_logprob(models.mine, context, [token]), expected,
-                    f"choice_logprob({models.label}, {context}, [{token}])", models.tol)
+    for context, continuation in (([4, 9, 1], [7]), ([12], [3]), ([2, 2], [17, 5, 17])):
+        expected = sum(token_logprobs(models.ref, context + continuation)[-len(continuation):])
+        close_float(student.choice_logprob(models.mine, context, continuation), expected,
+                    f"choice_logprob({models.label}, {context}, {continuation})", models.tol)
 
 
 @exercise(LOGPROB, hint="Add only the continuation's tokens: the log-probabilities of the context's own tokens are not "
@@ -164,26 +164,43 @@ def test_logprob_sums_the_tokens(student):
                 f"choice_logprob({models.label}, {ids[:2]}, {ids[2:]})", models.tol)
 
 
+def position_model(table):
+    """(Runs in the worker, and here.) A causal "model" whose float32 logits depend only on the position:
+    row t of `table` (large values, so that a float32 log_softmax loses about 1e-5 per token)."""
+    import torch
+
+    class PositionModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("table", table.float())
+
+        def forward(self, idx):
+            return self.table[:idx.shape[1]][None].expand(idx.shape[0], -1, -1), None
+
+    return PositionModel().eval()
+
+
 @exercise(LOGPROB, hint="Convert the logits to float64 BEFORE log_softmax (logits.double().log_softmax(-1)); a float32 "
-                        "log_softmax converted afterwards is off by about 1e-6 per token.")
+                        "log_softmax converted afterwards is off by about 1e-5 per token here.")
 def test_logprob_in_float64(student, reference):
-    """A float32 model, a continuation of 8 tokens: the float64 log_softmax of its float32 logits, to 1e-9."""
-    mine = probe(student, course_model, 6, 37, "float32")
-    ref = course_model(6, 37, "float32")
+    """float32 logits of size ~300 (a model whose logits depend only on the position), 8 continuation tokens: the
+    float64 log_softmax of these float32 logits, to 1e-9."""
+    table = torch.randn(12, 37, generator=torch.Generator().manual_seed(24), dtype=torch.float64) * 300
     context, continuation = [30, 2, 17], [36, 5, 5, 21, 0, 33, 8, 12]
-    expected = reference.choice_logprob(ref, context, continuation)
-    close_float(student.choice_logprob(mine, context, continuation), expected,
-                f"choice_logprob(float32 model, {context}, {continuation})", 1e-9)
+    expected = reference.choice_logprob(position_model(table), context, continuation)
+    close_float(student.choice_logprob(probe(student, position_model, table), context, continuation), expected,
+                f"choice_logprob(float32 logits of size ~300, {context}, {continuation})", 1e-9)
 
 
 @exercise(LOGPROB, hint="An empty continuation has log-likelihood 0.0 (an empty sum): return 0.0 before running the "
                         "model, without indexing an empty tensor.")
 def test_logprob_empty_continuation(student):
-    """An empty continuation, as a list and as a tensor: 0.0."""
+    """An empty continuation, as a list and as a tensor, after contexts of 3 tokens and of 1: 0.0."""
     models = Models(student, 7)
-    for continuation in ([], torch.tensor([], dtype=torch.long)):
-        close_float(student.choice_logprob(models.mine, [1, 2, 3], continuation), 0.0,
-                    f"choice_logprob(model, [1, 2, 3], {continuation!r})", 0.0)
+    for context in ([1, 2, 3], [5]):
+        for continuation in ([], torch.tensor([], dtype=torch.long)):
+            close_float(student.choice_logprob(models.mine, context, continuation), 0.0,
+                        f"choice_logprob(model, {context}, {continuation!r})", 0.0)
 
 
 @exercise(LOGPROB, hint="An empty context has no position whose logits could score the first token: raise ValueError.")
@@ -270,6 +287,8 @@ def test_mc_acc_norm_divides_by_characters(student):
     expect_equal(got["acc_norm"], 0.0, "acc_norm (per character: -1.5, -1.35, -1.0, so choice 2)")
     got = student.multiple_choice_metrics([-3.0, -5.4, -5.0], ["ab", " ééé", " cafe"], 2)
     expect_equal(got["acc_norm"], 1.0, "acc_norm with gold 2 (per character: -1.5, -1.35, -1.0)")
+    got = student.multiple_choice_metrics([-1.8, -3.0], [" a", "bcd"], 0)
+    expect_equal(got["acc_norm"], 1.0, "acc_norm for ' a' at -1.8 (2 characters, the space counts) and 'bcd' at -3.0")
 
 
 @exercise(MC, weight=2, hint="acc_bytes divides by the number of UTF-8 BYTES, len(choice.encode('utf-8')): 'é' is 2 "
