@@ -16,6 +16,7 @@ choice_logprob
 - float64 log_softmax (float32 logits): test_logprob_in_float64
 - empty continuation 0.0: test_logprob_empty_continuation; empty context ValueError: test_logprob_empty_context
 - lists of int and 1-D tensors: test_logprob_accepts_lists_and_tensors
+- the ids unchanged: test_logprob_leaves_the_ids_unchanged
 - a Python float: test_logprob_returns_a_float
 - the model run once: test_logprob_runs_the_model_once
 - many models, contexts and continuations: test_logprob_matches_reference
@@ -56,8 +57,9 @@ import re
 import torch
 
 from autograder import generators
-from autograder.checking import (Case, exercise, expect, expect_close, expect_equal, expect_same_as_reference)
-from autograder.remote import kind_of, probe
+from autograder.checking import (Case, exercise, expect, expect_close, expect_equal, expect_proven,
+                                 expect_same_as_reference, judged_only_if_right)
+from autograder.remote import kind_of, observe, probe
 
 TOL = {"float64": 1e-9, "float32": 1e-5}
 
@@ -223,6 +225,21 @@ def test_logprob_accepts_lists_and_tensors(student):
                  (torch.tensor(context), continuation)):
         close_float(student.choice_logprob(models.mine, c, k), expected,
                     f"choice_logprob(model, {kind_of(c)} {context}, {kind_of(k)} {continuation})", models.tol)
+
+
+@exercise(LOGPROB, hint="Leave the caller's ids as they were: build a new list (context + continuation) or a new "
+                        "tensor, never context_ids.extend(...), append or an in-place tensor operation.")
+def test_logprob_leaves_the_ids_unchanged(student):
+    """The context and continuation lists and tensors are unchanged after the call."""
+    models = Models(student, 17)
+    context, continuation = [3, 14, 15], [9, 2, 6]
+    expected = sum(token_logprobs(models.ref, context + continuation)[-3:])
+    for c, k in ((list(context), list(continuation)), (torch.tensor(context), torch.tensor(continuation))):
+        call = observe(student.choice_logprob, models.mine, c, k)
+        expect_proven(not call.changed, f"choice_logprob(model, {kind_of(c)} {context}, {kind_of(k)} {continuation}) "
+                                        f"changed its argument {(call.changed or [0])[0] + 1} in place")
+        with judged_only_if_right():
+            close_float(call.result, expected, f"choice_logprob(model, {context}, {continuation})", models.tol)
 
 
 @exercise(LOGPROB, hint="Return a Python float (.item()), not a tensor.")

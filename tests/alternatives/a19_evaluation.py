@@ -47,6 +47,23 @@ def choice_logprob(model, context_ids, continuation_ids):
                                   "logprobs = logits.float().log_softmax(-1)[len(context) - 1:]"),
                   (".sum().item()", ".sum().double().item()")), "float64"),
 
+    Wrong(LOGPROB, "the continuation appended to the caller's context list",
+          '''
+def choice_logprob(model, context_ids, continuation_ids):
+    if len(context_ids) == 0:
+        raise ValueError("empty context")
+    n = len(context_ids)
+    ids = context_ids
+    ids.extend(int(i) for i in continuation_ids) if isinstance(ids, list) else None
+    ids = torch.as_tensor([int(i) for i in ids] if isinstance(ids, list) else
+                          [int(i) for i in context_ids] + [int(i) for i in continuation_ids])
+    if len(ids) == n:
+        return 0.0
+    with torch.no_grad():
+        logprobs = model(ids[None, :-1])[0][0].double().log_softmax(-1)
+    return logprobs[n - 1:].gather(-1, ids[n:, None]).sum().item()
+''', "changed its argument"),
+
     # multiple_choice_metrics ------------------------------------------------------------------------
     Wrong(MC, "the byte count of a UTF-16 encoding (a 4-byte character counted as 2 units)",
           variant(MC_PLAIN, ('len(choice.encode("utf-8"))', 'len(choice.encode("utf-16-le")) // 2')), "BYTES"),
