@@ -52,19 +52,20 @@ def lm_eval():
     return SimpleNamespace(metrics=metrics, ConfigurableTask=ConfigurableTask)
 
 
-def task(output_type, metric_names):
-    """What ConfigurableTask.process_results reads of its task: docs are dicts with 'choices' and 'target'."""
+def task(lm_eval, output_type, metric_names):
+    """What ConfigurableTask.process_results reads of its task: docs are dicts with 'choices' and 'target'; the
+    word and byte counts are lm-eval's own (ConfigurableTask.count_words and count_bytes)."""
     return SimpleNamespace(config=SimpleNamespace(process_results=None), OUTPUT_TYPE=output_type,
                            _metric_fn_list={name: None for name in metric_names}, multiple_input=False,
                            multiple_target=False, doc_to_choice=lambda doc: doc["choices"],
                            doc_to_target=lambda doc: doc["target"], doc_to_text=lambda doc: doc["target"],
-                           count_words=lambda doc: len(__import__("re").split(r"\s+", doc)),
-                           count_bytes=lambda doc: len(doc.encode("utf-8")))
+                           count_words=lm_eval.ConfigurableTask.count_words,
+                           count_bytes=lm_eval.ConfigurableTask.count_bytes)
 
 
 def test_multiple_choice_metrics_equal_process_results(ref, lm_eval):
     """400 questions of 1 to 6 Unicode choices, a third with a tie after one normalisation."""
-    fake = task("multiple_choice", ["acc", "acc_norm", "acc_bytes"])
+    fake = task(lm_eval, "multiple_choice", ["acc", "acc_norm", "acc_bytes"])
     rng = random.Random(0)
     disagreements = 0
     for k in range(400):
@@ -86,7 +87,7 @@ def test_multiple_choice_metrics_equal_process_results(ref, lm_eval):
 
 def test_perplexity_metrics_equal_lm_eval_aggregation(ref, lm_eval):
     """lm-eval's rolling-loglikelihood results, aggregated by its weighted_perplexity and bits_per_byte."""
-    fake = task("loglikelihood_rolling", ["word_perplexity", "byte_perplexity", "bits_per_byte"])
+    fake = task(lm_eval, "loglikelihood_rolling", ["word_perplexity", "byte_perplexity", "bits_per_byte"])
     rng = random.Random(1)
     for _ in range(200):
         n = rng.randint(1, 5)
