@@ -17,8 +17,8 @@ soft_targets
 - logits unchanged, a new tensor: test_soft_targets_leaves_the_logits_unchanged
 - everything combined (T from 0.1 to 20, 1-D to 4-D, dtypes, scales): test_soft_targets_matches_reference
 kd_loss
-- KL(teacher || student), the teacher first: test_kd_direction
-- T^2 and the same T for both: test_kd_temperature_and_t_squared
+- KL(teacher || student), the teacher first: test_kd_direction (a ratio, so that a wrong reduction does not show here)
+- T^2 and the same T for both: test_kd_temperature_and_t_squared (a ratio too)
 - summed over the vocabulary, averaged over every position of every leading dimension: test_kd_mean_over_positions
 - mask: boolean and 0/1 integer, the mean over kept positions: test_kd_mask; nothing kept gives 0: test_kd_empty_mask
 - log_softmax for both (large logits, teacher probabilities that underflow): test_kd_large_logits
@@ -204,18 +204,24 @@ def kd_pair(seed, *shape, dtype=torch.float64, scale=2.0):
                              "distribution weighs the sum. With F.kl_div the FIRST argument is the student's "
                              "log-probabilities, the second the teacher's.")
 def test_kd_direction(student, reference):
-    """One position of 5 tokens at T = 1, where KL(P || Q) and KL(Q || P) differ."""
-    s, t = kd_pair(10, 5)
-    same_tensor(student.kd_loss(s, t, 1.0), reference.kd_loss(s, t, 1.0), "kd_loss at T = 1")
+    """kd_loss(a, b) / kd_loss(b, a) on 3 positions of 5 tokens: the ratio KL(P || Q) / KL(Q || P), whatever the
+    loss is divided by."""
+    s, t = kd_pair(10, 3, 5)
+    got = student.kd_loss(s, t, 1.0) / student.kd_loss(t, s, 1.0)
+    expect_close(got, reference.kd_loss(s, t, 1.0) / reference.kd_loss(t, s, 1.0), 1e-9, 1e-9,
+                 what="kd_loss(student, teacher) / kd_loss(teacher, student)")
 
 
 @exercise(KD, weight=2, hint="Divide BOTH logits by the temperature, and multiply the KL by temperature ** 2 "
                              "(Hinton's factor), not by T and not by nothing.")
 def test_kd_temperature_and_t_squared(student, reference):
-    """Two positions at T = 3 and T = 0.5."""
+    """kd_loss at T = 3 and T = 0.5 divided by kd_loss at T = 1, on two positions: the ratios T^2 KL_T / KL_1,
+    whatever the loss is divided by."""
     s, t = kd_pair(11, 2, 6)
     for temperature in (3.0, 0.5):
-        same_tensor(student.kd_loss(s, t, temperature), reference.kd_loss(s, t, temperature), f"kd_loss at T = {temperature}")
+        got = student.kd_loss(s, t, temperature) / student.kd_loss(s, t, 1.0)
+        expect_close(got, reference.kd_loss(s, t, temperature) / reference.kd_loss(s, t, 1.0), 1e-9, 1e-9,
+                     what=f"kd_loss at T = {temperature} / kd_loss at T = 1")
 
 
 @exercise(KD, weight=2, hint="Sum over the vocabulary, then the MEAN over all positions (every leading dimension): "
