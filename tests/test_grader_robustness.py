@@ -163,6 +163,14 @@ def test_a_notebook_graded_in_parts_gets_the_same_result(tmp_path, broken):
     assert grade(path, A, parts).to_json() == whole
 
 
+def test_only_notebooks_graded_without_torch_are_split():
+    """A second child and sandbox would import torch again (08 alone: 5.9 s -> 9.8 s)."""
+    from autograder.course import source_notebook
+    from autograder.grade import light_to_start
+    assert light_to_start(source_notebook(A), A)
+    assert not light_to_start(source_notebook("08-training-loss"), "08-training-loss")
+
+
 def test_a_killed_fork_server_is_restarted(tmp_path):
     path = write(load(A), tmp_path, A)
     with ForkServer() as fork_server:
