@@ -1,7 +1,7 @@
 """21-on-policy-distillation: edge-case bugs the text's domain exposes (a mask used as indices, the mean per
 sequence first, the teacher's logits changed in place, a float32 detour, the maximum subtracted over the whole
 tensor, an estimator clamped at 0, log-probabilities changed in place, a 0-d mask of nothing) and correct
-solutions written in unusual ways (F.kl_div with log_target, torch.distributions, boolean indexing, a REINFORCE
+solutions written in unusual ways (F.kl_div with log_target, logsumexp, boolean indexing, a REINFORCE
 loss written as a product with the stop-gradient trick, k3 from exp and log directly). Each solution replaces
 the whole solution cell of its exercise."""
 from tests.alternatives import Correct, Wrong, variant
@@ -49,7 +49,7 @@ WRONG = [
     Wrong(OPD, "the mean per sequence first, then over sequences",
           variant(OPD_PLAIN, ("    return (per_token * keep).sum() / keep.sum().clamp(min=1)",
                               "    if keep.dim() < 2:\n        return (per_token * keep).sum() / keep.sum().clamp(min=1)\n"
-                              "    return ((per_token * keep).sum(-1) / keep.sum(-1).clamp(min=1)).mean()")), "not judged"),
+                              "    return ((per_token * keep).sum(-1) / keep.sum(-1).clamp(min=1)).mean()")), "kept tokens only"),
     Wrong(OPD, "the advantage normalised by its standard deviation, as in GRPO",
           variant(OPD_PLAIN, ("    per_token = -advantage * student_logprobs",
                               "    if advantage.numel() > 1:\n        advantage = advantage / (advantage.std() + 1e-8)\n"
@@ -73,13 +73,15 @@ def per_token_reverse_kl(student_logits, teacher_logits, mask=None):
         return per_position.sum() * 0
     return per_position[keep].mean()
 '''),
-    Correct(RKL, "torch.distributions.kl_divergence of two Categoricals", '''
+    Correct(RKL, "log-probabilities from logsumexp, q from exp, boolean indexing", '''
 def per_token_reverse_kl(student_logits, teacher_logits, mask=None):
-    q = torch.distributions.Categorical(logits=student_logits)
-    p = torch.distributions.Categorical(logits=teacher_logits.detach())
-    per_position = torch.distributions.kl_divergence(q, p)
-    keep = torch.ones_like(per_position) if mask is None else mask.to(per_position.dtype)
-    return (per_position * keep).sum() / torch.clamp(keep.sum(), min=1.0)
+    log_q = student_logits - torch.logsumexp(student_logits, dim=-1, keepdim=True)
+    t = teacher_logits.detach()
+    log_p = t - torch.logsumexp(t, dim=-1, keepdim=True)
+    per_position = torch.sum(torch.exp(log_q) * (log_q - log_p), dim=-1)
+    keep = torch.ones(per_position.shape, dtype=torch.bool) if mask is None else mask.bool()
+    kept = per_position[keep]
+    return kept.sum() / max(kept.numel(), 1)
 '''),
     Correct(EST, "k3 from exp and log of the ratio, k2 from k1", '''
 def kl_estimators(logp_student, logp_teacher):
