@@ -67,6 +67,19 @@ def expect_same_gradients(got, expected, atol: float, what: str):
         expect_close(got_params[name], e, atol, what=f"{what}: the gradient of {name}")
 
 
+def expect_gradients_like_reference(got, expected, names, what):
+    """`gradients(...)` of the learner's call against the reference's, for the arguments named in `names`: the same
+    gradient (1e-9) where the reference has one, none where the reference has none (targets such as a teacher's
+    outputs, detached)."""
+    expect(got is not None, f"{what}: the loss carries no gradient (detached, or computed without autograd)")
+    for name, g, e in zip(names, got[0], expected[0]):
+        if e is None:
+            expect(g is None, f"{what}: a gradient reached {name}; the teacher's outputs are targets: detach them")
+            continue
+        expect(g is not None, f"{what}: no gradient reached {name}")
+        expect_close(g, e, 1e-9, 1e-9, what=f"{what}: the gradient of {name}")
+
+
 def expect_same_module_gradients(student, mine, ref, args, output_weight, what: str):
     """The gradients of a backward pass through the learner's module (in the worker) against the
     reference's: of sum(output * output_weight), plus the loss where one is returned beside it."""

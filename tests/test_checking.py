@@ -74,3 +74,16 @@ def test_differential_cases_go_to_the_worker_in_growing_batches():
     from autograder.checking import growing_batches
     assert growing_batches(list(range(10))) == [[0], [1, 2], [3, 4, 5, 6], [7, 8, 9]]
     assert growing_batches([]) == []
+
+
+def test_expect_gradients_like_reference_wants_none_where_the_reference_has_none():
+    from autograder.torch_checks import expect_gradients_like_reference
+    names = ["the student's logits", "the teacher's logits"]
+    expected = ([torch.ones(2), None], {})
+    expect_gradients_like_reference(([torch.ones(2), None], {}), expected, names, "loss")
+    with pytest.raises(CheckFailed, match="reached the teacher's logits"):
+        expect_gradients_like_reference(([torch.ones(2), torch.ones(2)], {}), expected, names, "loss")
+    with pytest.raises(CheckFailed, match="no gradient reached the student's logits"):
+        expect_gradients_like_reference(([None, None], {}), expected, names, "loss")
+    with pytest.raises(CheckFailed, match="carries no gradient"):
+        expect_gradients_like_reference(None, expected, names, "loss")

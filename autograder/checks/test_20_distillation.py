@@ -66,7 +66,7 @@ from autograder import generators
 from autograder.checking import (exercise, expect, expect_close, expect_equal, expect_proven, expect_same_as_reference,
                                  judged_only_if_right)
 from autograder.remote import kind_of, observe, probe
-from autograder.torch_checks import Shown, gen, gradients
+from autograder.torch_checks import Shown, expect_gradients_like_reference, gen, gradients
 
 
 def same_tensor(got, expected, what, atol32=1e-5):
@@ -102,18 +102,6 @@ def raises_value_error(call):
     except Exception:  # noqa: BLE001
         return False
     return False
-
-
-def expect_gradients_like_reference(got, expected, names, what):
-    """`gradients(...)` of the learner's call against the reference's: the same gradient where the reference has
-    one, none where the reference has none (a detached teacher)."""
-    expect(got is not None, f"{what}: the loss carries no gradient (detached, or computed without autograd)")
-    for name, g, e in zip(names, got[0], expected[0]):
-        if e is None:
-            expect(g is None, f"{what}: a gradient reached {name}; the teacher's outputs are targets: detach them")
-            continue
-        expect(g is not None, f"{what}: no gradient reached {name}")
-        expect_close(g, e, 1e-9, 1e-9, what=f"{what}: the gradient of {name}")
 
 
 # soft_targets ------------------------------------------------------------------------------------------

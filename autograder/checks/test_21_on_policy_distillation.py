@@ -39,7 +39,7 @@ import torch
 from autograder import generators
 from autograder.checking import exercise, expect, expect_close, expect_equal, expect_same_as_reference
 from autograder.remote import kind_of, probe
-from autograder.torch_checks import Shown, gen, gradients
+from autograder.torch_checks import Shown, expect_gradients_like_reference, gen, gradients
 
 
 def same_tensor(got, expected, what):
@@ -73,16 +73,6 @@ def log_prob_pair(seed, *shape, dtype=torch.float64, offset=0.0, spread=1.0):
     logq = -rnd(seed, *shape).abs() - offset
     logp = (logq + rnd(seed + 1, *shape) * spread).clamp(max=0.0)
     return logq.to(dtype), logp.to(dtype)
-
-
-def expect_gradients_like_reference(got, expected, names, what):
-    expect(got is not None, f"{what}: the loss carries no gradient (detached, or computed without autograd)")
-    for name, g, e in zip(names, got[0], expected[0]):
-        if e is None:
-            expect(g is None, f"{what}: a gradient reached {name}; the teacher's outputs are targets: detach them")
-            continue
-        expect(g is not None, f"{what}: no gradient reached {name}")
-        expect_close(g, e, 1e-9, 1e-9, what=f"{what}: the gradient of {name}")
 
 
 # per_token_reverse_kl ------------------------------------------------------------------------------------
