@@ -1,4 +1,6 @@
 """What the oracle tests of several assignments share to call Hugging Face models."""
+import os
+
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -26,3 +28,14 @@ def hf_model(seed, vocab_size=40):
             if parameter.dim() > 1:
                 parameter.normal_(0.0, 0.3)
     return model
+
+
+def trl_generalized_jsd():
+    """trl's GKDTrainer.generalized_jsd_loss (20's and 21's oracle); in trl 1.16 it lives in trl.experimental."""
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    from trl.experimental.gkd import GKDTrainer
+    return GKDTrainer.generalized_jsd_loss
+
+
+def random_logits(seed, *shape, scale=2.0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * scale

@@ -17,15 +17,12 @@ Traps (../shared/notes/oracles.md): F.kl_div's first argument is the student's L
 has no T^2 factor; GKDTrainer lives in trl.experimental.gkd in 1.16.
 """
 import math
-import os
-
 import pytest
 import torch
 import torch.nn.functional as F
 
 from autograder.notebook import load_reference
-
-os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+from tests.hf_oracles import random_logits, trl_generalized_jsd
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +32,10 @@ def ref():
 
 @pytest.fixture(scope="module")
 def trl_jsd():
-    pytest.importorskip("trl")
-    from trl.experimental.gkd import GKDTrainer
-    return GKDTrainer.generalized_jsd_loss
+    return trl_generalized_jsd()
 
 
-def logits(seed, *shape, scale=2.0):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * scale
+logits = random_logits
 
 
 def kept_mask(seed, *shape):

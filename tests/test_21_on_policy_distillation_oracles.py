@@ -14,15 +14,12 @@ this project wrote, and against the statistics the notebook states:
 Trap (../shared/notes/oracles.md): GKDTrainer lives in trl.experimental.gkd in 1.16; trl's loss at beta = 1 is
 KL(student || teacher), with the labels' -100 positions left out of the mean.
 """
-import os
-
 import pytest
 import torch
 from torch.distributions import Categorical, kl_divergence
 
 from autograder.notebook import load_reference
-
-os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+from tests.hf_oracles import random_logits, trl_generalized_jsd
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +29,10 @@ def ref():
 
 @pytest.fixture(scope="module")
 def trl_jsd():
-    pytest.importorskip("trl")
-    from trl.experimental.gkd import GKDTrainer
-    return GKDTrainer.generalized_jsd_loss
+    return trl_generalized_jsd()
 
 
-def logits(seed, *shape, scale=2.0):
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * scale
+logits = random_logits
 
 
 def test_reverse_kl_equals_torch_distributions(ref):
