@@ -10,6 +10,7 @@ import queue
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -95,21 +96,19 @@ def grade_notebook(notebook: Path, assignment: str, runner: Runner | list[Runner
     of runners to grade its exercises in that many parts at once (without: PARTS fresh runners).
     `only`: grade just these exercises (the course's own tests of one exercise)."""
     if runner is None:
-        runners = [child_runner(many=False) for _ in range(PARTS)]
-        try:
+        with runners_for_one() as runners:
             return grade_notebook(notebook, assignment, runners, only)
-        finally:
-            for each in runners:
-                each.close()
     exercises = {name: ExerciseResult(name, points) for name, points in exercise_points(assignment).items()
                  if only is None or name in only}
     result = NotebookResult(assignment, str(notebook), list(exercises.values()))
     try:
-        read_code_cells(notebook)
+        cells = read_code_cells(notebook)
     except NotebookError as error:
         result.error = str(error)
         return result
     runners = runner if isinstance(runner, list) else [runner]
+    if len(runners) > 1 and not light_to_start(cells, assignment):
+        runners = runners[:1]
     checks, outcomes, problems = run_checks_in_parts(notebook, assignment, runners, list(exercises))
     result.problems = problems
     for check in checks:
@@ -132,12 +131,8 @@ def grade_many(notebooks: list[tuple[Path, str]], jobs: int = 1, sandbox: bool |
     results in the given order. `done(result)` is called as each finishes, in the given order.
     One notebook alone is graded in PARTS parts at once, whatever `jobs` says."""
     if len(notebooks) == 1:
-        runners = [child_runner(sandbox, many=False) for _ in range(PARTS)]
-        try:
+        with runners_for_one(sandbox) as runners:
             result = grade_notebook(*notebooks[0], runners)
-        finally:
-            for runner in runners:
-                runner.close()
         if done:
             done(result)
         return [result]
@@ -166,10 +161,9 @@ def grade_many(notebooks: list[tuple[Path, str]], jobs: int = 1, sandbox: bool |
 
 
 def run_checks_in_parts(notebook: Path, assignment: str, runners: list[Runner], exercises: list[str]):
-    """`run_checks` for every exercise, the exercises dealt out to the runners, all running at once
-    where the children start light."""
+    """`run_checks` for every exercise, the exercises dealt out to the runners, all running at once."""
     parts = [part for part in (exercises[i::len(runners)] for i in range(len(runners))) if part]
-    if len(parts) <= 1 or not light_to_start(notebook, assignment):
+    if len(parts) <= 1:
         return run_checks(notebook, assignment, runners[0], exercises)
     with ThreadPoolExecutor(len(parts)) as pool:
         graded = list(pool.map(lambda runner, part: run_checks(notebook, assignment, runner, part), runners, parts))
@@ -178,11 +172,22 @@ def run_checks_in_parts(notebook: Path, assignment: str, runners: list[Runner], 
     return checks, outcomes, next((problems for _, _, problems in graded if problems), [])
 
 
-def light_to_start(notebook: Path, assignment: str) -> bool:
+@contextmanager
+def runners_for_one(sandbox: bool | None = None):
+    """PARTS fresh runners, to grade one notebook alone."""
+    runners = [child_runner(sandbox, many=False) for _ in range(PARTS)]
+    try:
+        yield runners
+    finally:
+        for runner in runners:
+            runner.close()
+
+
+def light_to_start(cells: list, assignment: str) -> bool:
     """Whether grading imports no torch (~1.5 s in each child and in each sandbox): only then does a
     second child at once pay off (02 alone: 1.08 s -> 0.92 s; 08, which would import torch twice
-    more: 5.9 s -> 9.8 s)."""
-    code = "\n".join(source for _, source, _ in read_code_cells(notebook))
+    more: 5.9 s -> 9.8 s). `cells`: the notebook's, as read_code_cells gives them."""
+    code = "\n".join(source for _, source, _ in cells)
     return "torch" not in code and "torch" not in checks_file(assignment).read_text(encoding="utf-8")
 
 

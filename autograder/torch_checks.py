@@ -80,6 +80,13 @@ def expect_gradients_like_reference(got, expected, names, what):
         expect_close(g, e, 1e-9, 1e-9, what=f"{what}: the gradient of {name}")
 
 
+def expect_loss_gradients_like_reference(student, reference, name: str, args: tuple, names: list[str], what=None):
+    """The learner's loss `name` and the reference's, backward from the loss on `args`: the gradients of the
+    arguments named in `names` compared by `expect_gradients_like_reference`."""
+    got = probe(student, gradients, getattr(student, name), args, (1.0,))
+    expect_gradients_like_reference(got, gradients(getattr(reference, name), args, (1.0,)), names, what or name)
+
+
 def expect_same_module_gradients(student, mine, ref, args, output_weight, what: str):
     """The gradients of a backward pass through the learner's module (in the worker) against the
     reference's: of sum(output * output_weight), plus the loss where one is returned beside it."""

@@ -167,8 +167,9 @@ def test_only_notebooks_graded_without_torch_are_split():
     """A second child and sandbox would import torch again (08 alone: 5.9 s -> 9.8 s)."""
     from autograder.course import source_notebook
     from autograder.grade import light_to_start
-    assert light_to_start(source_notebook(A), A)
-    assert not light_to_start(source_notebook("08-training-loss"), "08-training-loss")
+    from autograder.notebook import read_code_cells
+    assert light_to_start(read_code_cells(source_notebook(A)), A)
+    assert not light_to_start(read_code_cells(source_notebook("08-training-loss")), "08-training-loss")
 
 
 def test_a_killed_fork_server_is_restarted(tmp_path):

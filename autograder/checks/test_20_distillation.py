@@ -66,7 +66,8 @@ from autograder import generators
 from autograder.checking import (exercise, expect, expect_close, expect_equal, expect_proven, expect_same_as_reference,
                                  judged_only_if_right)
 from autograder.remote import kind_of, observe, probe
-from autograder.torch_checks import Shown, expect_gradients_like_reference, gen, gradients
+from autograder.torch_checks import (Shown, expect_gradients_like_reference, expect_loss_gradients_like_reference,
+                                     gen, gradients)
 
 
 def same_tensor(got, expected, what, atol32=1e-5):
@@ -265,8 +266,7 @@ def test_kd_student_gradient(student, reference):
     s, t = kd_pair(18, 2, 3, 5)
     mask = torch.tensor([[True, True, False], [True, False, True]])
     args = (s, t, 2.5, mask)
-    expect_gradients_like_reference(probe(student, gradients, student.kd_loss, args, (1.0,)),
-                                    gradients(reference.kd_loss, args, (1.0,)), ["the student's logits"], "kd_loss")
+    expect_loss_gradients_like_reference(student, reference, "kd_loss", args, ["the student's logits"])
 
 
 @exercise(KD, weight=2, hint="The teacher's logits are targets: detach them (teacher_logits.detach()) so that no "
@@ -275,9 +275,8 @@ def test_kd_no_gradient_to_the_teacher(student, reference):
     """Teacher logits that require grad: the student's gradient as the reference's, none for the teacher."""
     s, t = kd_pair(19, 3, 4)
     args = (s, t, 2.0)
-    expect_gradients_like_reference(probe(student, gradients, student.kd_loss, args, (1.0,)),
-                                    gradients(reference.kd_loss, args, (1.0,)), ["the student's logits", "the teacher's logits"],
-                                    "kd_loss")
+    expect_loss_gradients_like_reference(student, reference, "kd_loss", args,
+                                         ["the student's logits", "the teacher's logits"])
 
 
 def kd_cases(rng, count, labels=False):
@@ -405,9 +404,8 @@ def test_distillation_gradient(student, reference):
     """(2, 3, 5) logits with one position ignored, T = 3, alpha = 0.4: the student's gradient; none for the teacher."""
     s, t, labels = labelled(38, 2, 3, 5, ignored=(4,))
     args = (s, t, labels, 3.0, 0.4)
-    expect_gradients_like_reference(probe(student, gradients, student.distillation_loss, args, (1.0,)),
-                                    gradients(reference.distillation_loss, args, (1.0,)),
-                                    ["the student's logits", "the teacher's logits"], "distillation_loss")
+    expect_loss_gradients_like_reference(student, reference, "distillation_loss", args,
+                                         ["the student's logits", "the teacher's logits"])
 
 
 @exercise(DIST, weight=2, broad=True, hint="alpha * kd_loss(mask = labels != -100) + (1 - alpha) * the mean "
@@ -525,9 +523,8 @@ def test_jsd_gradient(student, reference):
     s, t = kd_pair(50, 2, 5)
     for beta in (0.3, 0.0, 1.0):
         args = (s, t, None, beta, 2.0)
-        expect_gradients_like_reference(probe(student, gradients, student.generalized_jsd, args, (1.0,)),
-                                        gradients(reference.generalized_jsd, args, (1.0,)),
-                                        ["the student's logits", "the teacher's logits"], f"generalized_jsd (beta = {beta})")
+        expect_loss_gradients_like_reference(student, reference, "generalized_jsd", args,
+                                             ["the student's logits", "the teacher's logits"], f"generalized_jsd (beta = {beta})")
 
 
 @exercise(JSD, weight=2, broad=True, hint="trl's generalized JSD: the two KLs at beta 0 and 1, the mixture formula in "

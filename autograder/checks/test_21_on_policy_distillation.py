@@ -39,7 +39,7 @@ import torch
 from autograder import generators
 from autograder.checking import exercise, expect, expect_close, expect_equal, expect_same_as_reference
 from autograder.remote import kind_of, probe
-from autograder.torch_checks import Shown, expect_gradients_like_reference, gen, gradients
+from autograder.torch_checks import Shown, expect_loss_gradients_like_reference, gen, gradients
 
 
 def same_tensor(got, expected, what):
@@ -140,9 +140,7 @@ def test_rkl_student_gradient(student, reference):
     """The gradient with respect to the student's logits, (2, 3, 5) with a mask."""
     mask = torch.tensor([[True, True, False], [True, False, True]])
     args = (rnd(13, 2, 3, 5), rnd(14, 2, 3, 5), mask)
-    expect_gradients_like_reference(probe(student, gradients, student.per_token_reverse_kl, args, (1.0,)),
-                                    gradients(reference.per_token_reverse_kl, args, (1.0,)), ["the student's logits"],
-                                    "per_token_reverse_kl")
+    expect_loss_gradients_like_reference(student, reference, "per_token_reverse_kl", args, ["the student's logits"])
 
 
 @exercise(RKL, weight=2, hint="The teacher's logits are targets: detach them (teacher_logits.detach()) so that no "
@@ -150,9 +148,8 @@ def test_rkl_student_gradient(student, reference):
 def test_rkl_no_gradient_to_the_teacher(student, reference):
     """Teacher logits that require grad: the student's gradient as the reference's, none for the teacher."""
     args = (rnd(15, 3, 4), rnd(16, 3, 4))
-    expect_gradients_like_reference(probe(student, gradients, student.per_token_reverse_kl, args, (1.0,)),
-                                    gradients(reference.per_token_reverse_kl, args, (1.0,)),
-                                    ["the student's logits", "the teacher's logits"], "per_token_reverse_kl")
+    expect_loss_gradients_like_reference(student, reference, "per_token_reverse_kl", args,
+                                         ["the student's logits", "the teacher's logits"])
 
 
 @exercise(RKL, weight=2, broad=True, hint="The masked mean over positions of sum_v q (log q - log p), with log_softmax, "
@@ -271,10 +268,8 @@ def test_opd_advantage_detached(student, reference):
 def test_opd_no_gradient_to_the_teacher(student, reference):
     """Teacher log-probabilities that require grad: none for the teacher."""
     args = log_prob_pair(32, 4)
-    expect_gradients_like_reference(probe(student, gradients, student.on_policy_distillation_loss, args, (1.0,)),
-                                    gradients(reference.on_policy_distillation_loss, args, (1.0,)),
-                                    ["the student's log-probabilities", "the teacher's log-probabilities"],
-                                    "on_policy_distillation_loss")
+    expect_loss_gradients_like_reference(student, reference, "on_policy_distillation_loss", args,
+                                         ["the student's log-probabilities", "the teacher's log-probabilities"])
 
 
 @exercise(OPD, weight=2, hint="With a mask, average over the kept tokens only: (per_token * mask).sum() / mask.sum(); "
